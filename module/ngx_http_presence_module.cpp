@@ -1,0 +1,287 @@
+// The module definition and its directive table: every directive of the
+// presence module is declared and validated here; handlers live in their own
+// files (socket, zone, token endpoint, metrics).
+#include "ngx_presence_conf.hpp"
+#include "ngx_presence_handlers.hpp"
+
+#include <cstring>
+
+namespace presence::ngx {
+namespace {
+
+constexpr size_t kMinZoneSize = 1024 * 1024;
+constexpr size_t kMaxNodeName = 64;
+constexpr ngx_uint_t kMaxChannelsLimit = 1024;
+constexpr size_t kMinMaxMessage = 1024;
+constexpr size_t kMinSendBuffer = 4 * 1024;
+
+bool is_node_name(ngx_str_t s) {
+  if (s.len == 0 || s.len > kMaxNodeName) return false;
+  for (size_t i = 0; i < s.len; i++) {
+    u_char c = s.data[i];
+    if (!(isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+bool starts_with(ngx_str_t s, const char* prefix, ngx_str_t* rest) {
+  size_t n = std::strlen(prefix);
+  if (s.len < n || ngx_strncmp(s.data, prefix, n) != 0) return false;
+  rest->data = s.data + n;
+  rest->len = s.len - n;
+  return true;
+}
+
+// presence_zone NAME:SIZE [node=NAME] [change_log=SIZE];
+char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* pmcf = static_cast<MainConf*>(conf);
+  if (pmcf->zone != nullptr) return const_cast<char*>("is duplicate");
+
+  ngx_str_t* args = static_cast<ngx_str_t*>(cf->args->elts);
+  ngx_str_t spec = args[1];
+  u_char* colon = static_cast<u_char*>(ngx_strlchr(spec.data, spec.data + spec.len, ':'));
+  if (colon == nullptr || colon == spec.data) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive invalid zone \"%V\": expected NAME:SIZE", &cmd->name,
+                       &spec);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  ngx_str_t name{static_cast<size_t>(colon - spec.data), spec.data};
+  ngx_str_t size_str{static_cast<size_t>(spec.data + spec.len - colon - 1), colon + 1};
+  ssize_t size = ngx_parse_size(&size_str);
+  if (size == NGX_ERROR) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive invalid zone size \"%V\"",
+                       &cmd->name, &size_str);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  if (static_cast<size_t>(size) < kMinZoneSize) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive zone \"%V\" is too small: %z bytes, at least %uz",
+                       &cmd->name, &name, size, kMinZoneSize);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+
+  for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
+    ngx_str_t value;
+    if (starts_with(args[i], "node=", &value)) {
+      if (!is_node_name(value)) {
+        ngx_conf_log_error(
+            NGX_LOG_EMERG, cf, 0,
+            "\"%V\" directive invalid node name \"%V\": 1 to %uz bytes of [A-Za-z0-9._-]",
+            &cmd->name, &value, kMaxNodeName);
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+      pmcf->node_name = value;
+    } else if (starts_with(args[i], "change_log=", &value)) {
+      ssize_t n = ngx_parse_size(&value);
+      if (n == NGX_ERROR || n < 64 * 1024 || n > size / 2) {
+        ngx_conf_log_error(
+            NGX_LOG_EMERG, cf, 0,
+            "\"%V\" directive invalid change_log \"%V\": from 64k to half the zone size",
+            &cmd->name, &value);
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+      pmcf->change_log_bytes = static_cast<size_t>(n);
+    } else {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive invalid parameter \"%V\"",
+                         &cmd->name, &args[i]);
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  }
+
+  pmcf->zone =
+      ngx_shared_memory_add(cf, &name, static_cast<size_t>(size), &ngx_http_presence_module);
+  if (pmcf->zone == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+  if (pmcf->zone->data != nullptr) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive zone \"%V\" is already used",
+                       &cmd->name, &name);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return zone_configure(cf, pmcf);
+}
+
+// presence_socket shopper|admin;   presence_admin_token;   presence_metrics; ...
+char* set_endpoint(ngx_conf_t* cf, ngx_command_t* cmd, void* conf, Endpoint endpoint) noexcept {
+  auto* plcf = static_cast<LocConf*>(conf);
+  if (plcf->endpoint != Endpoint::none) return const_cast<char*>("is duplicate");
+  plcf->endpoint = endpoint;
+  auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+      ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+  clcf->handler = endpoint_handler;
+  return NGX_CONF_OK;
+}
+
+char* set_socket(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  ngx_str_t* args = static_cast<ngx_str_t*>(cf->args->elts);
+  std::string_view role = ngx_view(args[1]);
+  if (role == "shopper") return set_endpoint(cf, cmd, conf, Endpoint::shopper);
+  if (role == "admin") return set_endpoint(cf, cmd, conf, Endpoint::admin);
+  ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                     "\"%V\" directive invalid value \"%V\": expected shopper or admin", &cmd->name,
+                     &args[1]);
+  return static_cast<char*>(NGX_CONF_ERROR);
+}
+
+char* set_admin_token(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  return set_endpoint(cf, cmd, conf, Endpoint::admin_token);
+}
+
+char* set_demo_token(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  return set_endpoint(cf, cmd, conf, Endpoint::demo_token);
+}
+
+char* set_metrics(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  return set_endpoint(cf, cmd, conf, Endpoint::metrics);
+}
+
+// Bounds that ngx_conf_set_*_slot cannot express, checked in one place.
+char* check_max_channels(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<ngx_uint_t*>(data);
+  if (*n < 1 || *n > kMaxChannelsLimit) return const_cast<char*>("must be from 1 to 1024");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t max_channels_post = {check_max_channels};
+
+char* check_max_message(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<size_t*>(data);
+  if (*n < kMinMaxMessage || *n > 16 * 1024 * 1024)
+    return const_cast<char*>("must be from 1k to 16m");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t max_message_post = {check_max_message};
+
+char* check_send_buffer(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<size_t*>(data);
+  if (*n < kMinSendBuffer || *n > 64 * 1024 * 1024)
+    return const_cast<char*>("must be from 4k to 64m");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t send_buffer_post = {check_send_buffer};
+
+char* check_positive_msec(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<ngx_msec_t*>(data);
+  if (*n == 0) return const_cast<char*>("must be positive");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t positive_msec_post = {check_positive_msec};
+
+char* check_positive_sec(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<time_t*>(data);
+  if (*n <= 0) return const_cast<char*>("must be positive");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t positive_sec_post = {check_positive_sec};
+
+constexpr ngx_uint_t kLoc = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+ngx_command_t commands[] = {
+    {ngx_string("presence_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_zone,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_jwt_key"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23, set_jwt_key,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_jwt_leeway"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, jwt_leeway), nullptr},
+    {ngx_string("presence_broadcast_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, broadcast_interval),
+     &positive_msec_post},
+    {ngx_string("presence_socket"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, set_socket,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_admin_token"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_admin_token,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_demo_token"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_demo_token,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_metrics,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_idle_timeout"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_msec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, idle_timeout), &positive_msec_post},
+    {ngx_string("presence_max_message"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_size_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, max_message), &max_message_post},
+    {ngx_string("presence_max_channels"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, max_channels), &max_channels_post},
+    {ngx_string("presence_send_buffer"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_size_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, send_buffer), &send_buffer_post},
+    {ngx_string("presence_token_ttl"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, token_ttl), &positive_sec_post},
+    {ngx_string("presence_token_key"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, token_kid), nullptr},
+    ngx_null_command};
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+  auto* pmcf = static_cast<MainConf*>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+  if (pmcf == nullptr) return nullptr;
+  pmcf->change_log_bytes = NGX_CONF_UNSET_SIZE;
+  pmcf->broadcast_interval = NGX_CONF_UNSET_MSEC;
+  pmcf->jwt_leeway = NGX_CONF_UNSET;
+  return pmcf;
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
+  auto* pmcf = static_cast<MainConf*>(conf);
+  ngx_conf_init_size_value(pmcf->change_log_bytes, kDefaultChangeLog);
+  ngx_conf_init_msec_value(pmcf->broadcast_interval, kDefaultBroadcastIntervalMs);
+  ngx_conf_init_value(pmcf->jwt_leeway, kDefaultJwtLeeway);
+  if (pmcf->jwt_leeway < 0 || pmcf->jwt_leeway > 3600) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"presence_jwt_leeway\" must be from 0 to 1h");
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  if (pmcf->node_name.len == 0) ngx_str_set(&pmcf->node_name, "local");
+  return NGX_CONF_OK;
+}
+
+void* create_loc_conf(ngx_conf_t* cf) noexcept {
+  auto* plcf = static_cast<LocConf*>(ngx_pcalloc(cf->pool, sizeof(LocConf)));
+  if (plcf == nullptr) return nullptr;
+  plcf->endpoint = Endpoint::none;
+  plcf->idle_timeout = NGX_CONF_UNSET_MSEC;
+  plcf->max_message = NGX_CONF_UNSET_SIZE;
+  plcf->max_channels = NGX_CONF_UNSET_UINT;
+  plcf->send_buffer = NGX_CONF_UNSET_SIZE;
+  plcf->token_ttl = NGX_CONF_UNSET;
+  return plcf;
+}
+
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
+  auto* prev = static_cast<LocConf*>(parent);
+  auto* conf = static_cast<LocConf*>(child);
+  ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout, kDefaultIdleTimeoutMs);
+  ngx_conf_merge_size_value(conf->max_message, prev->max_message, kDefaultMaxMessage);
+  ngx_conf_merge_uint_value(conf->max_channels, prev->max_channels, kDefaultMaxChannels);
+  ngx_conf_merge_size_value(conf->send_buffer, prev->send_buffer, kDefaultSendBuffer);
+  ngx_conf_merge_value(conf->token_ttl, prev->token_ttl, kDefaultTokenTtl);
+  ngx_conf_merge_str_value(conf->token_kid, prev->token_kid, "");
+  if (conf->send_buffer < conf->max_message) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"presence_send_buffer\" must be at least \"presence_max_message\"");
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return check_endpoint_conf(cf, conf);
+}
+
+ngx_http_module_t module_ctx = {
+    nullptr,           // preconfiguration
+    nullptr,           // postconfiguration
+    create_main_conf,  // create main configuration
+    init_main_conf,    // init main configuration
+    nullptr,           // create server configuration
+    nullptr,           // merge server configuration
+    create_loc_conf,   // create location configuration
+    merge_loc_conf     // merge location configuration
+};
+
+}  // namespace
+}  // namespace presence::ngx
+
+extern "C" {
+ngx_module_t ngx_http_presence_module = {NGX_MODULE_V1,
+                                         &presence::ngx::module_ctx,
+                                         presence::ngx::commands,
+                                         NGX_HTTP_MODULE,
+                                         nullptr,                      // init master
+                                         nullptr,                      // init module
+                                         presence::ngx::init_process,  // init process
+                                         nullptr,                      // init thread
+                                         nullptr,                      // exit thread
+                                         presence::ngx::exit_process,  // exit process
+                                         nullptr,                      // exit master
+                                         NGX_MODULE_V1_PADDING};
+}

@@ -1,0 +1,49 @@
+// Configuration of the presence module: what the directives in
+// ngx_http_presence_module.cpp fill in, shared by the rest of the glue.
+#pragma once
+
+#include "ngx_presence_nginx.hpp"
+
+namespace presence::jwt {
+class KeyRing;
+}
+
+namespace presence::ngx {
+
+// What a location answers for, set by the location-level directives.
+enum class Endpoint : ngx_uint_t { none = 0, shopper, admin, admin_token, demo_token, metrics };
+
+struct MainConf {
+  ngx_shm_zone_t* zone;             // presence_zone
+  ngx_str_t node_name;              // presence_zone ... node=
+  size_t change_log_bytes;          // presence_zone ... change_log=
+  ngx_msec_t broadcast_interval;    // presence_broadcast_interval
+  time_t jwt_leeway;                // presence_jwt_leeway
+  presence::jwt::KeyRing* keyring;  // presence_jwt_key (owned by the cycle pool)
+};
+
+struct LocConf {
+  Endpoint endpoint;
+  ngx_msec_t idle_timeout;  // presence_idle_timeout
+  size_t max_message;       // presence_max_message
+  ngx_uint_t max_channels;  // presence_max_channels
+  size_t send_buffer;       // presence_send_buffer
+  time_t token_ttl;         // presence_token_ttl
+  ngx_str_t token_kid;      // presence_token_key
+};
+
+// Defaults, named once.
+inline constexpr ngx_msec_t kDefaultBroadcastIntervalMs = 100;
+inline constexpr ngx_msec_t kDefaultIdleTimeoutMs = 60000;  // Phoenix's default
+inline constexpr size_t kDefaultMaxMessage = 64 * 1024;
+inline constexpr ngx_uint_t kDefaultMaxChannels = 16;
+inline constexpr size_t kDefaultSendBuffer = 1024 * 1024;
+inline constexpr time_t kDefaultJwtLeeway = 30;
+inline constexpr time_t kDefaultTokenTtl = 300;
+inline constexpr size_t kDefaultChangeLog = 4 * 1024 * 1024;
+
+}  // namespace presence::ngx
+
+extern "C" {
+extern ngx_module_t ngx_http_presence_module;
+}

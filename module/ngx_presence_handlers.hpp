@@ -1,0 +1,23 @@
+// Entry points the directive table and the module definition hand to nginx;
+// each is defined in the file named for what it does.
+#pragma once
+
+#include "ngx_presence_conf.hpp"
+
+namespace presence::ngx {
+
+// ngx_presence_zone.cpp
+char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept;
+
+// ngx_presence_keys.cpp
+char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
+// ngx_presence_endpoint.cpp
+ngx_int_t endpoint_handler(ngx_http_request_t* r) noexcept;
+char* check_endpoint_conf(ngx_conf_t* cf, LocConf* plcf) noexcept;
+
+// ngx_presence_worker.cpp
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept;
+void exit_process(ngx_cycle_t* cycle) noexcept;
+
+}  // namespace presence::ngx

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing need (Debian packages, npm
+# packages), then configures and builds. Shared by ./run and ./test; safe to
+# run again: it installs only what is missing and rebuilds only what changed.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${PRESENCE_BUILD_DIR:-$root/build}
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  nginx nginx-dev libsodium-dev nlohmann-json3-dev libhiredis-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
+  clang-14 libclang-rt-14-dev
+  redis-server chromium nodejs npm
+  python3 python3-pytest python3-websockets python3-jwt python3-cryptography
+  python3-hypothesis python3-redis
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's nginx package starts a default server on port 80 when installed on
+# a machine with an init system; the product never needs it, so it is left as
+# the operator configured it.
+
+if [ -f "$root/package-lock.json" ]; then
+  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)"
