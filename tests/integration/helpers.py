@@ -314,3 +314,17 @@ def worker_of(server, client):
         if inode in socket_inodes(pid):
             return pid
     raise AssertionError("no worker holds the connection")
+
+
+_barriers = iter(range(1, 1 << 30))
+
+
+def admin_barrier(server, admin):
+    """Returns once `admin` has seen a marker shopper come and go, so every
+    change made before the call (on a one-worker server) has reached it."""
+    sub = f"barrier-{next(_barriers)}"
+    marker = Shopper(server, sub, {"page": "/barrier"})
+    admin.wait_until(lambda v: sub in v.presences, what=f"marker {sub}")
+    marker.leave()
+    marker.close()
+    admin.wait_until(lambda v: sub not in v.presences, what=f"marker {sub} gone")

@@ -1,0 +1,163 @@
+"""The admin topic `admin:stats` (CONTRACT section 3): pushed after the join
+reply and then on every change, at most once per broadcast interval, with
+shoppers, connections, pages, carts and nodes exactly as the contract
+defines them."""
+
+import time
+
+import pytest
+
+from helpers import (
+    ADMIN_PATH,
+    NODE_NAME,
+    AdminView,
+    PhoenixClient,
+    Shopper,
+    expected_stats,
+)
+
+BROADCAST_INTERVAL_MS = 100  # presence_broadcast_interval in nginx.conf.example
+
+
+def item(product, size, qty=1):
+    return {"product": product, "size": size, "qty": qty}
+
+
+@pytest.fixture
+def stats_view(nginx):
+    view = AdminView(nginx, topics=("admin:stats",))
+    yield view
+    view.close()
+
+
+def test_stats_follow_the_join_reply_even_when_empty(nginx):
+    client = PhoenixClient.connect(nginx, nginx.keys.admin_token(), ADMIN_PATH)
+    status, _, join_ref = client.join("admin:stats")
+    assert status == "ok"
+    reply_index = next(i for i, m in enumerate(client.received) if m[1] == join_ref)
+    stats = client.wait_for(lambda m: m[3] == "stats", what="stats after the join")
+    assert client.received.index(stats) > reply_index
+    payload = stats[4]
+    assert {k: v for k, v in payload.items() if k != "ts"} == {
+        "shoppers": 0,
+        "connections": 0,
+        "pages": {},
+        "carts": {},
+        "nodes": [NODE_NAME],
+    }
+    assert isinstance(payload["ts"], int)
+    assert abs(payload["ts"] - time.time() * 1000) < 60_000
+
+
+def test_stats_count_shoppers_and_connections(nginx, stats_view):
+    Shopper(nginx, "cart-1", {"page": "/"})
+    stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}]}))
+    Shopper(nginx, "cart-1", {"page": "/"})
+    stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}, {"page": "/"}]}))
+    assert stats_view.stats["shoppers"] == 1 and stats_view.stats["connections"] == 2
+    Shopper(nginx, "cart-2", {"page": "/"})
+    stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}] * 2, "cart-2": [{"page": "/"}]}))
+    assert stats_view.stats["shoppers"] == 2 and stats_view.stats["connections"] == 3
+
+
+def test_pages_count_connections(nginx, stats_view):
+    a1 = Shopper(nginx, "cart-a", {"page": "/"})
+    Shopper(nginx, "cart-a", {"page": "/products/air-max-90"})
+    Shopper(nginx, "cart-b", {"page": "/"})
+    stats_view.wait_until(lambda v: v.stats and v.stats["connections"] == 3, what="three connections")
+    assert stats_view.stats["pages"] == {"/": 2, "/products/air-max-90": 1}
+    a1.update({"page": "/products/air-max-90"})
+    stats_view.wait_until(
+        lambda v: v.stats["pages"] == {"/": 1, "/products/air-max-90": 2}, what="pages after the move"
+    )
+
+
+def test_page_with_no_connection_left_is_dropped(nginx, stats_view):
+    shopper = Shopper(nginx, "cart-a", {"page": "/gone"})
+    Shopper(nginx, "cart-b", {"page": "/"})
+    stats_view.wait_until(lambda v: v.stats and v.stats["pages"] == {"/gone": 1, "/": 1}, what="two pages")
+    shopper.leave()
+    stats_view.wait_until(lambda v: v.stats["pages"] == {"/": 1}, what="/gone dropped")
+
+
+def test_carts_sum_qty_by_product_and_size(nginx, stats_view):
+    Shopper(nginx, "cart-a", {"page": "/", "items": [item("air-max-90", "10", 2), item("air-max-90", "10.5")]})
+    Shopper(nginx, "cart-b", {"page": "/", "items": [item("air-max-90", "10", 3), item("pegasus", "9", 1)]})
+    stats_view.wait_until(lambda v: v.stats and v.stats["shoppers"] == 2, what="two shoppers")
+    assert stats_view.stats["carts"] == {"air-max-90": {"10": 5, "10.5": 1}, "pegasus": {"9": 1}}
+
+
+def test_cart_is_its_most_recently_updated_meta(nginx, stats_view):
+    tab1 = Shopper(nginx, "cart-a", {"page": "/", "items": [item("air-max-90", "10")]})
+    tab2 = Shopper(nginx, "cart-a", {"page": "/", "items": [item("pegasus", "9", 2)]})
+    # The later join is the cart; two tabs do not double it.
+    stats_view.wait_for_stats(
+        expected_stats({"cart-a": [{"page": "/", "items": [item("air-max-90", "10")]}, {"page": "/", "items": [item("pegasus", "9", 2)]}]})
+    )
+    assert stats_view.stats["carts"] == {"pegasus": {"9": 2}}
+    tab1.update({"items": [item("vomero", "11", 4)]})
+    stats_view.wait_until(lambda v: v.stats["carts"] == {"vomero": {"11": 4}}, what="tab1's update is the cart")
+    tab1.leave()
+    # With tab1 gone the remaining, most recently updated meta is tab2's.
+    stats_view.wait_until(lambda v: v.stats["carts"] == {"pegasus": {"9": 2}}, what="tab2's cart after tab1 left")
+    tab2.update({"items": []})
+    stats_view.wait_until(lambda v: v.stats["carts"] == {}, what="empty carts")
+
+
+def test_stats_exact_after_each_join_update_and_leave(nginx, stats_view):
+    online = {}
+    shoppers = []
+
+    def joined(sub, payload):
+        shoppers.append((Shopper(nginx, sub, payload), payload))
+        online.setdefault(sub, []).append(payload)
+        stats_view.wait_for_stats(expected_stats(online))
+
+    joined("cart-a", {"page": "/", "items": [item("air-max-90", "10")]})
+    joined("cart-b", {"page": "/sale", "items": [item("air-max-90", "10", 2), item("pegasus", "8")]})
+    joined("cart-a", {"page": "/sale", "items": [item("blazer", "7", 1)]})
+
+    shopper, payload = shoppers[0]
+    new_payload = {"page": "/checkout", "items": [item("air-max-90", "10", 5)]}
+    shopper.update(new_payload)
+    online["cart-a"].remove(payload)
+    online["cart-a"].append(new_payload)  # now the most recently updated
+    stats_view.wait_for_stats(expected_stats(online))
+
+    shopper, payload = shoppers[1]
+    shopper.leave()
+    del online["cart-b"]
+    stats_view.wait_for_stats(expected_stats(online))
+
+    shopper, payload = shoppers[2]
+    shopper.close()
+    online["cart-a"].remove(payload)
+    stats_view.wait_for_stats(expected_stats(online))
+
+
+def test_stats_are_not_repeated_while_nothing_changes(nginx, stats_view):
+    Shopper(nginx, "cart-a", {"page": "/"})
+    stats_view.wait_until(lambda v: v.stats and v.stats["connections"] == 1, what="one connection")
+    seen = stats_view.stats_seen
+    quiet_window = 10 * BROADCAST_INTERVAL_MS / 1000
+    deadline = time.monotonic() + quiet_window
+    while time.monotonic() < deadline:
+        stats_view.client.pump(deadline - time.monotonic())
+        stats_view.absorb()
+    assert stats_view.stats_seen == seen, "stats pushed although nothing changed"
+
+
+def test_stats_are_pushed_at_most_once_per_interval(nginx, stats_view):
+    shopper = Shopper(nginx, "cart-a", {"page": "/0"})
+    start = len(stats_view.client.received)
+    # Changes keep coming for about ten intervals.
+    for i in range(1, 40):
+        shopper.update({"page": f"/{i}"})
+        shopper.client.pump(BROADCAST_INTERVAL_MS / 4000)
+    stats_view.wait_until(lambda v: v.stats and v.stats["pages"] == {"/39": 1}, what="the last page")
+    stamps = [m[4]["ts"] for m in stats_view.client.received[start:] if m[3] == "stats"]
+    assert len(stamps) >= 3, f"only {len(stamps)} stats pushes while the page changed for a second"
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    # A timer may fire a little early or late; a gap well under the interval
+    # means two pushes in one interval.
+    assert all(gap >= BROADCAST_INTERVAL_MS * 0.8 for gap in gaps), gaps
