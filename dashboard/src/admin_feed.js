@@ -1,0 +1,150 @@
+// The dashboard's live feed: one admin channel over the stock phoenix client,
+// signed in with short-lived tokens from POST /admin/token (which sits behind
+// nginx's own auth, so the browser's credentials for /admin/ get it).
+//
+// Renewal never leaves a gap: a new socket is opened with the new token and
+// joined while the old one keeps delivering; the old one is dropped only once
+// the new one has joined. Phoenix reconnects a dropped socket on its own with
+// the token it has; when that token has expired, a fresh one is fetched.
+import { Socket } from "phoenix";
+import { fetchToken, renewDelayMs, TokenRefused } from "./token.js";
+
+export const FeedState = Object.freeze({
+  connecting: "connecting",
+  live: "live",
+  reconnecting: "reconnecting",
+  expired: "expired",
+  refused: "refused",
+});
+
+// Backoff when the token endpoint cannot be reached (it did not refuse).
+const TOKEN_RETRY_MS = [250, 1000, 2000, 5000];
+
+// One socket, its channel and the token it was opened with.
+class Link {
+  constructor(endpoint, topic, grant, socketOptions) {
+    this.grant = grant;
+    this.dropped = false;
+    this.socket = new Socket(endpoint, { ...socketOptions, params: { token: grant.token } });
+    this.channel = this.socket.channel(topic, {});
+  }
+
+  expired(nowMs = Date.now()) {
+    return nowMs >= this.grant.expiresAtMs;
+  }
+
+  drop() {
+    this.dropped = true;
+    this.channel.leave();
+    this.socket.disconnect();
+  }
+}
+
+export class AdminFeed {
+  // handlers: {event: payload => void} for the channel's pushes, delivered
+  // from one socket at a time; onState(state, detail) on every state change.
+  constructor({ endpoint, tokenUrl, topic, handlers, onState, socketOptions = {} }) {
+    this.endpoint = endpoint;
+    this.tokenUrl = tokenUrl;
+    this.topic = topic;
+    this.handlers = handlers;
+    this.onState = onState;
+    this.socketOptions = socketOptions;
+    this.current = null;
+    this.pending = null;
+    this.renewTimer = null;
+    this.renewing = false;
+    this.tokenFailures = 0;
+    this.state = null;
+  }
+
+  start() {
+    this.setState(FeedState.connecting);
+    document.addEventListener("visibilitychange", () => {
+      // Timers of hidden tabs are throttled: the renewal may be overdue.
+      if (document.visibilityState === "visible" && this.current?.expired()) this.renew();
+    });
+    this.renew();
+  }
+
+  async renew() {
+    if (this.renewing || this.state === FeedState.expired) return;
+    this.renewing = true;
+    clearTimeout(this.renewTimer);
+    try {
+      const grant = await fetchToken(this.tokenUrl, "POST");
+      this.tokenFailures = 0;
+      this.open(grant);
+    } catch (error) {
+      if (error instanceof TokenRefused) {
+        // The sign-in is no longer accepted: stop showing data.
+        this.current?.drop();
+        this.pending?.drop();
+        this.current = this.pending = null;
+        this.setState(FeedState.expired, error.message);
+      } else {
+        const delay = TOKEN_RETRY_MS[Math.min(this.tokenFailures, TOKEN_RETRY_MS.length - 1)];
+        this.tokenFailures += 1;
+        this.renewTimer = setTimeout(() => this.renew(), delay);
+        if (!this.current || this.current.expired()) this.setState(FeedState.reconnecting, error.message);
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  open(grant) {
+    this.pending?.drop();
+    const link = new Link(this.endpoint, this.topic, grant, this.socketOptions);
+    this.pending = link;
+    for (const [event, handler] of Object.entries(this.handlers)) {
+      link.channel.on(event, (payload) => {
+        if (link === this.current) handler(payload);
+      });
+    }
+    link.channel
+      .join()
+      .receive("ok", () => this.joined(link))
+      .receive("error", (reply) => this.joinRefused(link, reply));
+    link.socket.onError(() => this.linkDown(link));
+    link.socket.onClose(() => this.linkDown(link));
+    link.channel.onError(() => this.linkDown(link));
+    link.socket.connect();
+  }
+
+  joined(link) {
+    if (link.dropped) return;
+    if (link === this.pending) {
+      const previous = this.current;
+      this.current = link;
+      this.pending = null;
+      previous?.drop();
+      clearTimeout(this.renewTimer);
+      if (link.grant.lifetimeMs !== null) {
+        this.renewTimer = setTimeout(() => this.renew(), renewDelayMs(link.grant.lifetimeMs));
+      }
+    }
+    if (link === this.current) this.setState(FeedState.live);
+  }
+
+  joinRefused(link, reply) {
+    if (link.dropped) return;
+    const reason = reply && typeof reply.reason === "string" ? reply.reason : "join refused";
+    if (link === this.current || !this.current) this.setState(FeedState.refused, reason);
+  }
+
+  linkDown(link) {
+    if (link.dropped) return;
+    if (link === this.current) this.setState(FeedState.reconnecting);
+    // Phoenix retries with the token the socket was opened with; once that has
+    // expired the handshake can only be refused, so get a new one.
+    if (link.expired()) this.renew();
+  }
+
+  setState(state, detail = "") {
+    if (state === this.state && detail === this.detail) return;
+    this.state = state;
+    this.detail = detail;
+    this.onState(state, detail);
+  }
+}

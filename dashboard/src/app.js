@@ -1,0 +1,108 @@
+// The admin dashboard: live figures from `admin:stats`, drawn at most once
+// per animation frame from the latest message only, so a burst of messages
+// costs one render and a hidden tab costs none.
+import { AdminFeed, FeedState } from "./admin_feed.js";
+import { HistoryChart } from "./chart.js";
+import { HISTORY_WINDOW_MS, ShopperHistory } from "./history.js";
+import { formatCount, renderCarts, renderPages, renderSizeBars } from "./render.js";
+import { cartsView, pagesView } from "./views.js";
+
+// How often "updated … s ago" and the chart's time axis move on their own.
+const CLOCK_TICK_MS = 1000;
+
+const STATE_TEXT = {
+  [FeedState.connecting]: "connecting…",
+  [FeedState.live]: "live",
+  [FeedState.reconnecting]: "reconnecting…",
+  [FeedState.expired]: "token expired",
+  [FeedState.refused]: "refused",
+};
+
+const byId = (id) => document.getElementById(id);
+const view = {
+  state: byId("state"),
+  signIn: byId("sign-in"),
+  updated: byId("updated"),
+  shoppers: byId("shoppers"),
+  connections: byId("connections"),
+  shoes: byId("shoes"),
+  nodeCount: byId("node-count"),
+  nodeNames: byId("node-names"),
+  pages: byId("pages"),
+  sizeBars: byId("size-bars"),
+  carts: byId("carts"),
+};
+
+const history = new ShopperHistory(HISTORY_WINDOW_MS);
+const chart = new HistoryChart(byId("history"), HISTORY_WINDOW_MS, formatCount);
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+let latest = null; // the newest stats not drawn yet
+let lastUpdateMs = null;
+let frameRequested = false;
+
+function requestFrame() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(drawFrame);
+}
+
+function drawFrame() {
+  frameRequested = false;
+  const now = Date.now();
+  if (latest) {
+    drawStats(latest);
+    latest = null;
+  }
+  chart.draw(history.points(now), now);
+  drawUpdated(now);
+}
+
+function drawStats(stats) {
+  const nodes = Array.isArray(stats.nodes) ? stats.nodes.map(String) : [];
+  const carts = cartsView(stats.carts);
+  view.shoppers.textContent = formatCount(stats.shoppers);
+  view.connections.textContent = formatCount(stats.connections);
+  view.shoes.textContent = formatCount(carts.total);
+  view.nodeCount.textContent = formatCount(nodes.length);
+  view.nodeNames.textContent = nodes.join(", ");
+  view.nodeNames.title = nodes.join(", ");
+  renderPages(view.pages, pagesView(stats.pages));
+  renderSizeBars(view.sizeBars, carts);
+  renderCarts(view.carts, carts);
+}
+
+function drawUpdated(now) {
+  if (lastUpdateMs === null) return;
+  const seconds = Math.max(0, Math.round((now - lastUpdateMs) / 1000));
+  view.updated.textContent = `updated ${clock.format(lastUpdateMs)} · ${seconds} s ago`;
+  view.updated.dateTime = new Date(lastUpdateMs).toISOString();
+}
+
+function onStats(stats) {
+  if (!stats || typeof stats !== "object") return;
+  lastUpdateMs = Date.now();
+  history.record(lastUpdateMs, Number(stats.shoppers) || 0);
+  latest = stats;
+  requestFrame();
+}
+
+function onState(state, detail) {
+  view.state.dataset.state = state;
+  view.state.textContent = state === FeedState.refused && detail ? `refused: ${detail}` : STATE_TEXT[state];
+  view.state.title = detail;
+  view.signIn.hidden = state !== FeedState.expired;
+  document.body.classList.toggle("stale", state !== FeedState.live);
+}
+
+view.signIn.addEventListener("click", () => location.reload());
+setInterval(requestFrame, CLOCK_TICK_MS);
+
+new AdminFeed({
+  endpoint: "/admin_socket",
+  tokenUrl: "/admin/token",
+  topic: "admin:stats",
+  handlers: { stats: onStats },
+  onState,
+}).start();
+requestFrame();

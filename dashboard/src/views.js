@@ -1,0 +1,127 @@
+// What the dashboard shows, computed from one `stats` message: bounded
+// top-N views, whatever the number of pages, products and sizes in it. Pure
+// functions of their arguments, so they run the same in node.
+
+export const TOP_PAGES = 10;
+export const TOP_PRODUCTS = 12;
+export const MAX_SIZE_COLUMNS = 16;
+
+const NUMERIC_SIZE = /^\s*\d+(?:[.,]\d+)?\s*$/;
+
+function sizeNumber(size) {
+  return NUMERIC_SIZE.test(size) ? Number(size.replace(",", ".")) : NaN;
+}
+
+// Numeric sizes in numeric order ("9" < "10" < "10.5"), then the others
+// ("L", "M", "XL") in alphabetical order.
+export function compareSizes(a, b) {
+  const x = sizeNumber(a);
+  const y = sizeNumber(b);
+  const xNumeric = !Number.isNaN(x);
+  const yNumeric = !Number.isNaN(y);
+  if (xNumeric && yNumeric && x !== y) return x - y;
+  if (xNumeric !== yNumeric) return xNumeric ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function ranksBefore([keyA, countA], [keyB, countB]) {
+  return countA > countB || (countA === countB && keyA < keyB);
+}
+
+// The `limit` largest [key, count] pairs of an iterable, largest first (ties
+// by key), in one pass holding at most `limit` of them, plus the count and
+// sum of the others: O(n * limit) for n entries, and limit is small.
+export function topEntries(entries, limit) {
+  const top = [];
+  let otherKeys = 0;
+  let otherSum = 0;
+  let total = 0;
+  for (const entry of entries) {
+    total += entry[1];
+    if (top.length === limit && !ranksBefore(entry, top[limit - 1])) {
+      otherKeys += 1;
+      otherSum += entry[1];
+      continue;
+    }
+    if (top.length === limit) {
+      const evicted = top.pop();
+      otherKeys += 1;
+      otherSum += evicted[1];
+    }
+    let i = top.length;
+    while (i > 0 && ranksBefore(entry, top[i - 1])) i -= 1;
+    top.splice(i, 0, entry);
+  }
+  return { top, otherKeys, otherSum, total };
+}
+
+function countOf(value) {
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+function* countEntries(object) {
+  for (const key in object) yield [key, countOf(object[key])];
+}
+
+// Shoppers by page: the top pages and the rest summed.
+export function pagesView(pages, limit = TOP_PAGES) {
+  const { top, otherKeys, otherSum, total } = topEntries(countEntries(pages || {}), limit);
+  const max = top.length ? Math.max(top[0][1], otherSum) : 0;
+  return { rows: top.map(([page, count]) => ({ page, count })), otherKeys, otherSum, total, max };
+}
+
+// Shoes in active carts: the top products by shoes, each with its count per
+// size; the sizes with the most shoes as columns in size order, the rest of
+// the sizes summed in an "other" column and the rest of the products in an
+// "other" row. sizeTotals covers every product, shown or not.
+export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SIZE_COLUMNS) {
+  const productTotals = new Map();
+  const sizeTotals = new Map();
+  for (const product in carts || {}) {
+    const bySize = carts[product] || {};
+    let productTotal = 0;
+    for (const size in bySize) {
+      const count = countOf(bySize[size]);
+      productTotal += count;
+      sizeTotals.set(size, (sizeTotals.get(size) || 0) + count);
+    }
+    productTotals.set(product, productTotal);
+  }
+
+  const sizePick = topEntries(sizeTotals, sizeLimit);
+  const sizes = sizePick.top.map(([size]) => size).sort(compareSizes);
+  const column = new Map(sizes.map((size, i) => [size, i]));
+  const productPick = topEntries(productTotals, productLimit);
+
+  const cellsOf = (bySize) => {
+    const cells = new Array(sizes.length).fill(0);
+    let other = 0;
+    for (const size in bySize) {
+      const i = column.get(size);
+      if (i === undefined) other += countOf(bySize[size]);
+      else cells[i] += countOf(bySize[size]);
+    }
+    return { cells, other };
+  };
+
+  const rows = productPick.top.map(([product, total]) => ({ product, total, ...cellsOf(carts[product]) }));
+  const shown = new Set(rows.map((row) => row.product));
+  const otherRow = { products: productPick.otherKeys, total: productPick.otherSum, cells: new Array(sizes.length).fill(0), other: 0 };
+  if (productPick.otherKeys > 0) {
+    for (const product in carts) {
+      if (shown.has(product)) continue;
+      const { cells, other } = cellsOf(carts[product]);
+      cells.forEach((count, i) => (otherRow.cells[i] += count));
+      otherRow.other += other;
+    }
+  }
+  return {
+    sizes,
+    rows,
+    otherRow,
+    otherSizes: sizePick.otherKeys,
+    sizeTotals: sizes.map((size) => sizeTotals.get(size)),
+    otherSizesTotal: sizePick.otherSum,
+    total: productPick.total,
+  };
+}
