@@ -4,6 +4,10 @@
 
 #include "ngx_presence_conf.hpp"
 
+namespace presence::jwt {
+struct Key;
+}
+
 namespace presence::ngx {
 
 // ngx_presence_zone.cpp
@@ -11,6 +15,8 @@ char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept;
 
 // ngx_presence_keys.cpp
 char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+// The key named by presence_token_key, if it can sign.
+const presence::jwt::Key* signing_key(const MainConf* pmcf, ngx_str_t kid) noexcept;
 
 // ngx_presence_endpoint.cpp
 ngx_int_t endpoint_handler(ngx_http_request_t* r) noexcept;

@@ -1,0 +1,197 @@
+// The WebSocket upgrade of a presence_socket location: the upgrade is checked
+// first (400/426), then the token (403), then the request is answered with
+// 101 and the connection handed to ngx_presence_connection.cpp, after the HTTP
+// request and its buffers are freed so an idle socket stays small.
+#include <exception>
+#include <new>
+#include <string>
+
+#include "ngx_presence_socket.hpp"
+#include "ngx_presence_zone.hpp"
+#include "presence/jwt.hpp"
+#include "presence/keyring.hpp"
+#include "presence/ws_handshake.hpp"
+
+namespace presence::ngx {
+namespace {
+
+std::string_view header_value(const ngx_table_elt_t* h) {
+  return h != nullptr ? ngx_view(h->value) : std::string_view{};
+}
+
+const ngx_table_elt_t* find_header(ngx_http_request_t* r, std::string_view name) {
+  ngx_list_part_t* part = &r->headers_in.headers.part;
+  auto* h = static_cast<ngx_table_elt_t*>(part->elts);
+  for (ngx_uint_t i = 0;; i++) {
+    if (i >= part->nelts) {
+      if (part->next == nullptr) return nullptr;
+      part = part->next;
+      h = static_cast<ngx_table_elt_t*>(part->elts);
+      i = 0;
+    }
+    if (h[i].key.len == name.size() &&
+        ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
+                        name.size()) == 0) {
+      return &h[i];
+    }
+  }
+}
+
+ngx_int_t refuse(ngx_http_request_t* r, ngx_int_t status, std::string_view why) {
+  ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "presence: websocket refused (%i): %*s",
+                status, why.size(), why.data());
+  count(status == NGX_HTTP_FORBIDDEN ? &Counters::handshakes_forbidden
+                                     : &Counters::handshakes_bad_request);
+  if (status == 426) {
+    ngx_table_elt_t* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+    if (h != nullptr) {
+      h->hash = 1;
+      ngx_str_set(&h->key, "Sec-WebSocket-Version");
+      ngx_str_set(&h->value, "13");
+    }
+  }
+  ngx_http_discard_request_body(r);
+  return status;
+}
+
+// Sec-WebSocket-Accept: base64(SHA-1(key + GUID)), with nginx's own SHA-1 and base64.
+std::string accept_key(std::string_view key) {
+  ngx_sha1_t sha1;
+  u_char digest[20];
+  ngx_sha1_init(&sha1);
+  ngx_sha1_update(&sha1, key.data(), key.size());
+  ngx_sha1_update(&sha1, presence::ws::kAcceptGuid.data(), presence::ws::kAcceptGuid.size());
+  ngx_sha1_final(digest, &sha1);
+  u_char encoded[32];
+  ngx_str_t src{sizeof(digest), digest};
+  ngx_str_t dst{0, encoded};
+  ngx_encode_base64(&dst, &src);
+  return std::string(reinterpret_cast<char*>(dst.data), dst.len);
+}
+
+// Frees the request and its header buffers but keeps the connection, as
+// nginx's own keepalive does, then starts the WebSocket on it.
+void takeover(ngx_event_t* ev) noexcept {
+  auto* conn = static_cast<WsConn*>(ev->data);
+  ngx_http_request_t* r = conn->r;
+  ngx_connection_t* c = conn->c;
+  ngx_http_connection_t* hc = r->http_connection;
+
+  // Bytes the client sent right behind its handshake are its first frames.
+  std::string first;
+  bool ok = true;
+  try {
+    if (r->header_in->pos < r->header_in->last) {
+      first.assign(reinterpret_cast<char*>(r->header_in->pos),
+                   static_cast<size_t>(r->header_in->last - r->header_in->pos));
+    }
+  } catch (const std::bad_alloc&) {
+    ok = false;
+  }
+
+  r->headers_out.status = ok ? NGX_HTTP_SWITCHING_PROTOCOLS : NGX_HTTP_INTERNAL_SERVER_ERROR;
+  ngx_http_free_request(r, 0);  // logs the request, destroys its pool
+  c->destroyed = 0;
+  conn->r = nullptr;
+  c->data = conn;
+
+  if (c->buffer != nullptr && ngx_pfree(c->pool, c->buffer->start) == NGX_OK) {
+    c->buffer->pos = nullptr;
+  }
+  for (ngx_chain_t** list : {&hc->busy, &hc->free}) {
+    for (ngx_chain_t* cl = *list; cl != nullptr;) {
+      ngx_chain_t* ln = cl;
+      cl = cl->next;
+      ngx_pfree(c->pool, ln->buf->start);
+      ngx_free_chain(c->pool, ln);
+    }
+    *list = nullptr;
+  }
+  hc->nbusy = 0;
+
+  if (!ok) {
+    delete conn;
+    ngx_http_close_connection(c);
+    return;
+  }
+  ws_start(conn, first);
+}
+
+}  // namespace
+
+ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept {
+  presence::ws::UpgradeRequest req;
+  req.method = ngx_view(r->method_name);
+  req.http_major = static_cast<int>(r->http_major);
+  req.http_minor = static_cast<int>(r->http_minor);
+  // nginx 1.22 keeps no pointer to Connection: read both from the list.
+  req.upgrade = header_value(find_header(r, "Upgrade"));
+  req.connection = header_value(find_header(r, "Connection"));
+  req.key = header_value(find_header(r, "Sec-WebSocket-Key"));
+  req.version = header_value(find_header(r, "Sec-WebSocket-Version"));
+  std::string_view args = ngx_view(r->args);
+  std::optional<std::string> vsn;
+  std::optional<std::string> token;
+  try {
+    vsn = presence::ws::query_param(args, "vsn");
+    token = presence::ws::query_param(args, "token");
+  } catch (const std::exception&) {
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+  }
+  if (vsn) {
+    req.has_vsn = true;
+    req.query_vsn = *vsn;
+  }
+
+  presence::ws::UpgradeCheck check = presence::ws::check_upgrade(req);
+  if (!check.ok) return refuse(r, check.http_status, check.reason);
+  if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+    return refuse(r, NGX_HTTP_BAD_REQUEST, "an upgrade request carries no body");
+  }
+
+  auto* pmcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_presence_module));
+  presence::Tracker* tracker = zone_tracker();
+  if (tracker == nullptr || pmcf->keyring == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+  const bool admin = plcf->endpoint == Endpoint::admin;
+  if (!token) return refuse(r, NGX_HTTP_FORBIDDEN, "no token");
+  presence::jwt::VerifyOptions opts;
+  opts.now_s = ngx_time();
+  opts.leeway_s = pmcf->jwt_leeway;
+  opts.required_role = admin ? "admin" : "shopper";
+  presence::jwt::VerifyResult verified = presence::jwt::verify(*token, *pmcf->keyring, opts);
+  if (verified.error != presence::jwt::VerifyError::none) {
+    return refuse(r, NGX_HTTP_FORBIDDEN, verified.reason);
+  }
+
+  WsConn* conn = nullptr;
+  std::string response;
+  try {
+    response =
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        accept_key(req.key) + "\r\n\r\n";
+    conn = new WsConn(r->connection, r, plcf,
+                      admin ? presence::SocketRole::admin : presence::SocketRole::shopper,
+                      std::move(verified.claims.sub));
+    conn->out = std::move(response);  // written first, by ws_start
+  } catch (const std::exception&) {
+    delete conn;
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+  }
+  count(&Counters::handshakes_accepted);
+
+  // The request stays alive until the posted takeover runs, after nginx has
+  // finished with it on the way out of this handler.
+  r->main->count++;
+  r->keepalive = 0;
+  conn->takeover.handler = takeover;
+  conn->takeover.data = conn;
+  conn->takeover.log = r->connection->log;
+  ngx_post_event(&conn->takeover, &ngx_posted_events);
+  return NGX_DONE;
+}
+
+}  // namespace presence::ngx

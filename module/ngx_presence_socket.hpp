@@ -1,0 +1,62 @@
+// One upgraded WebSocket connection, after nginx's HTTP request is gone: the
+// frame parser, the Phoenix channels and a bounded output queue.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "ngx_presence_conf.hpp"
+#include "presence/channel_session.hpp"
+#include "presence/ws_frame.hpp"
+
+namespace presence::ngx {
+
+inline constexpr size_t kNotListed = static_cast<size_t>(-1);
+
+struct WsConn {
+  WsConn(ngx_connection_t* conn, ngx_http_request_t* req, const LocConf* plcf,
+         presence::SocketRole role, std::string sub);
+
+  ngx_connection_t* c;
+  ngx_http_request_t* r;  // the upgrade request, until the takeover frees it
+  presence::ChannelSession session;
+  presence::ws::FrameParser parser;
+  std::string out;  // frames not yet written
+  size_t out_pos = 0;
+  ngx_msec_t idle_timeout;
+  size_t send_buffer;
+  ngx_event_t takeover;  // posted: frees the request once the handler returned
+  enum class State { upgrading, open, closing } state = State::upgrading;
+  bool close_sent = false;
+  bool write_shut = false;
+  bool stale = false;  // admin: dropped pushes, resync once drained
+  size_t conn_index = kNotListed;
+  size_t admin_index = kNotListed;
+
+  size_t pending() const noexcept { return out.size() - out_pos; }
+  bool congested() const noexcept { return pending() > send_buffer / 2; }
+};
+
+// ngx_presence_handshake.cpp: the location handler of presence_socket.
+ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept;
+
+// ngx_presence_connection.cpp
+// Starts the socket: writes what is queued (the 101 answer), then reads
+// first_bytes as the first bytes received.
+void ws_start(WsConn* conn, std::string_view first_bytes) noexcept;
+// Queues the text of one message; false when the queue is over its bound
+// (the connection is then closing, or the admin marked stale).
+bool ws_queue_text(WsConn* conn, std::string_view text) noexcept;
+void ws_flush(WsConn* conn) noexcept;
+void ws_begin_close(WsConn* conn, presence::ws::CloseCode code, std::string_view reason) noexcept;
+// Every open socket of this worker (for shutdown), and its admins (for feeds).
+void ws_close_all(presence::ws::CloseCode code, std::string_view reason) noexcept;
+size_t ws_open_count() noexcept;
+
+// ngx_presence_broadcast.cpp: the worker's admin feed.
+void admin_listen(WsConn* conn) noexcept;
+void admin_forget(WsConn* conn) noexcept;
+void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept;
+
+}  // namespace presence::ngx

@@ -1,0 +1,142 @@
+// Token minting locations. presence_admin_token: POST, for requests that
+// passed nginx's access phase (auth_basic, auth_request, client certificates,
+// allow/deny), answers {"token", "expires_at"} with an admin JWT whose sub is
+// the authenticated user. presence_demo_token: GET, a shopper JWT for a
+// random cart id kept in the presence_cart cookie, for the demo store.
+#include <sodium.h>
+
+#include <exception>
+#include <string>
+
+#include "ngx_presence_endpoint.hpp"
+#include "ngx_presence_zone.hpp"
+#include "presence/cart_meta.hpp"
+#include "presence/jwt.hpp"
+#include "presence/keyring.hpp"
+#include "presence/phoenix_message.hpp"
+
+namespace presence::ngx {
+namespace {
+
+constexpr std::string_view kCartCookie = "presence_cart";
+constexpr size_t kCartIdRandomBytes = 12;
+
+std::string random_cart_id() {
+  unsigned char bytes[kCartIdRandomBytes];
+  randombytes_buf(bytes, sizeof(bytes));
+  static const char hex[] = "0123456789abcdef";
+  std::string id = "cart-";
+  for (unsigned char b : bytes) {
+    id.push_back(hex[b >> 4]);
+    id.push_back(hex[b & 15]);
+  }
+  return id;
+}
+
+std::string cookie_cart_id(ngx_http_request_t* r) {
+  ngx_str_t name{kCartCookie.size(),
+                 reinterpret_cast<u_char*>(const_cast<char*>(kCartCookie.data()))};
+  ngx_str_t value{};
+  if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name, &value) == NGX_DECLINED) {
+    return {};
+  }
+  std::string id(ngx_view(value));
+  return presence::is_valid_subject(id) ? id : std::string{};
+}
+
+bool add_header(ngx_http_request_t* r, const char* key, const std::string& value) {
+  auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+  if (h == nullptr) return false;
+  auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, value.size()));
+  if (data == nullptr) return false;
+  ngx_memcpy(data, value.data(), value.size());
+  h->hash = 1;
+  h->key.data = reinterpret_cast<u_char*>(const_cast<char*>(key));
+  h->key.len = ngx_strlen(key);
+  h->value.data = data;
+  h->value.len = value.size();
+  return true;
+}
+
+}  // namespace
+
+ngx_int_t token_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept {
+  const bool admin = plcf->endpoint == Endpoint::admin_token;
+  const ngx_uint_t allowed = admin ? NGX_HTTP_POST : (NGX_HTTP_GET | NGX_HTTP_HEAD);
+  if (!(r->method & allowed)) {
+    add_header(r, "Allow", admin ? "POST" : "GET, HEAD");
+    return NGX_HTTP_NOT_ALLOWED;
+  }
+  if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+  auto* pmcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_presence_module));
+  const presence::jwt::Key* key = signing_key(pmcf, plcf->token_kid);
+  if (key == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+  try {
+    presence::jwt::Claims claims;
+    std::string set_cookie;
+    if (admin) {
+      // The user nginx authenticated (auth_basic); other access modules
+      // leave none, and the token then names the role only.
+      ngx_http_auth_basic_user(r);
+      std::string user(ngx_view(r->headers_in.user));
+      claims.sub = presence::is_valid_subject(user) ? user : "admin";
+      claims.role = "admin";
+    } else {
+      claims.sub = cookie_cart_id(r);
+      if (claims.sub.empty()) {
+        claims.sub = random_cart_id();
+        set_cookie = std::string(kCartCookie) + "=" + claims.sub +
+                     "; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly";
+      }
+      claims.role = "shopper";
+    }
+    const std::int64_t now = ngx_time();
+    claims.iat = now;
+    claims.exp = now + plcf->token_ttl;
+    std::optional<std::string> token = presence::jwt::sign(*key, claims);
+    if (!token) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    std::string body = "{\"token\":";
+    presence::phoenix::append_json_string(body, *token);
+    if (!admin) {
+      body += ",\"cart_id\":";
+      presence::phoenix::append_json_string(body, claims.sub);
+    }
+    body += ",\"expires_at\":" + std::to_string(claims.exp) + "}";
+
+    if (!add_header(r, "Cache-Control", "no-store")) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (!set_cookie.empty() && !add_header(r, "Set-Cookie", set_cookie)) {
+      return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    count(&Counters::tokens_minted);
+    return send_body(r, NGX_HTTP_OK, "application/json", body);
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "presence: token minting failed: %s",
+                  e.what());
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+  }
+}
+
+ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status, std::string_view content_type,
+                    std::string_view body) noexcept {
+  r->headers_out.status = status;
+  r->headers_out.content_length_n = static_cast<off_t>(body.size());
+  r->headers_out.content_type.len = content_type.size();
+  r->headers_out.content_type.data =
+      reinterpret_cast<u_char*>(const_cast<char*>(content_type.data()));
+  r->headers_out.content_type_len = content_type.size();
+  ngx_int_t rc = ngx_http_send_header(r);
+  if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) return rc;
+
+  ngx_buf_t* b = ngx_create_temp_buf(r->pool, body.size() > 0 ? body.size() : 1);
+  if (b == nullptr) return NGX_ERROR;
+  b->last = ngx_cpymem(b->last, body.data(), body.size());
+  b->last_buf = (r == r->main) ? 1 : 0;
+  b->last_in_chain = 1;
+  ngx_chain_t out{b, nullptr};
+  return ngx_http_output_filter(r, &out);
+}
+
+}  // namespace presence::ngx
