@@ -35,7 +35,8 @@ TEST(PhoenixMessage, PayloadMayBeAnyJson) {
 }
 
 TEST(PhoenixMessage, RefusesNonJson) {
-  for (const char* text : {"", "[", "not json", R"(["a","b","c","d",{}] x)", "[1,]"}) {
+  for (const char* text :
+       {"", "[", "not json", R"(["a","b","c","d",{}] x)", "[1,]", R"([null,null,"t","e",1e400])"}) {
     const Parsed p = parse_message(text);
     EXPECT_EQ(p.error, ParseError::not_json) << text;
     EXPECT_FALSE(p.reason.empty());
