@@ -34,7 +34,7 @@ const view = {
 };
 
 const history = new ShopperHistory(HISTORY_WINDOW_MS);
-const chart = new HistoryChart(byId("history"), HISTORY_WINDOW_MS, formatCount);
+const chart = new HistoryChart(byId("history"), byId("history-axis"), HISTORY_WINDOW_MS, formatCount);
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 let latest = null; // the newest stats not drawn yet

@@ -1,11 +1,21 @@
-// The "shoppers online" chart: a step line over the history window, drawn
-// as inline SVG (no chart library). The SVG stretches to its box; labels are
-// HTML beside it so text never stretches with it.
+// The "shoppers online" chart: a step line over the history the page has
+// kept (at least MIN_SPAN_MS wide, so a page just opened is not one dot),
+// drawn as inline SVG (no chart library). The SVG stretches to its box;
+// labels are HTML beside it so text never stretches with it.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 1000;
 const HEIGHT = 200;
 const GRID_LINES = 4;
+const TIME_TICKS = 4;
+const MIN_SPAN_MS = 30 * 1000;
+
+function ago(ms) {
+  if (ms < 500) return "now";
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds} s ago`;
+  return `${Math.round(seconds / 60)} min ago`;
+}
 
 // The smallest of 1, 2, 5 times a power of ten that is at least `value`.
 export function niceCeiling(value) {
@@ -22,7 +32,7 @@ function svgElement(name, attributes) {
 }
 
 export class HistoryChart {
-  constructor(container, windowMs, format) {
+  constructor(container, xAxis, windowMs, format) {
     this.windowMs = windowMs;
     this.format = format;
     const svg = svgElement("svg", {
@@ -50,6 +60,9 @@ export class HistoryChart {
     plot.className = "plot";
     plot.append(svg);
     container.replaceChildren(axis, plot);
+    this.xLabels = [];
+    for (let i = 0; i < TIME_TICKS; i += 1) this.xLabels.push(document.createElement("span"));
+    xAxis.replaceChildren(...this.xLabels);
   }
 
   draw(points, nowMs) {
@@ -58,13 +71,15 @@ export class HistoryChart {
     // Whole-number grid lines: each step a nice number, the top GRID_LINES steps up.
     const top = niceCeiling(max / GRID_LINES) * GRID_LINES;
     for (const { label, share } of this.yLabels) label.textContent = this.format(top * share);
+    const span = points.length ? Math.min(this.windowMs, Math.max(MIN_SPAN_MS, nowMs - points[0].t)) : MIN_SPAN_MS;
+    this.xLabels.forEach((label, i) => (label.textContent = ago((span * (TIME_TICKS - 1 - i)) / (TIME_TICKS - 1))));
     if (points.length === 0) {
       this.line.setAttribute("d", "");
       this.area.setAttribute("d", "");
       return;
     }
-    const start = nowMs - this.windowMs;
-    const x = (t) => Math.max(0, ((t - start) / this.windowMs) * WIDTH).toFixed(1);
+    const start = nowMs - span;
+    const x = (t) => Math.max(0, ((t - start) / span) * WIDTH).toFixed(1);
     const y = (value) => (HEIGHT - (value / top) * HEIGHT).toFixed(1);
     let d = `M${x(points[0].t)} ${y(points[0].value)}`;
     for (let i = 1; i < points.length; i += 1) d += `H${x(points[i].t)}V${y(points[i].value)}`;

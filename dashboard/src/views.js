@@ -66,7 +66,7 @@ function* countEntries(object) {
 // Shoppers by page: the top pages and the rest summed.
 export function pagesView(pages, limit = TOP_PAGES) {
   const { top, otherKeys, otherSum, total } = topEntries(countEntries(pages || {}), limit);
-  const max = top.length ? Math.max(top[0][1], otherSum) : 0;
+  const max = top.length ? top[0][1] : 0;
   return { rows: top.map(([page, count]) => ({ page, count })), otherKeys, otherSum, total, max };
 }
 

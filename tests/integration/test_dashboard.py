@@ -1,0 +1,309 @@
+"""The admin dashboard, shopper.js and the demo store in headless Chromium
+against the real nginx and module: the admin signs in with the example's
+basic-auth user, shoppers connected by the test (stock phoenix clients in
+node) show with the right counts, changes show within a second, a demo store
+tab moves the size counts, a wrong password gets nothing, and the dashboard
+renews its short-lived token without losing the view.
+
+The browser is driven by node scripts under browser/ that report what the
+page showed; the assertions are here."""
+
+import base64
+import json
+import random
+import subprocess
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, ADMIN_USER, BUILD, REPO
+
+BROWSER_SCRIPTS = Path(__file__).resolve().parent / "browser"
+ARTIFACTS = REPO / "artifacts"
+SCRIPT_TIMEOUT_S = 120
+# The issue's bound for a change to reach the dashboard.
+SHOWN_WITHIN_MS = 1000
+# What the dashboard lists before summing the rest (dashboard/src/views.js).
+TOP_PAGES = 10
+# The demo store's catalog and sizes (dashboard/src/demo/store.js).
+DEMO_PRODUCT = "trail-hawk"
+DEMO_SIZE = "10"
+SIZES = ["7", "7.5", "8", "8.5", "9", "9.5", "10", "10.5", "11", "12"]
+PRODUCTS = ["air-max-90", "court-classic", "apex-runner", "retro-high", "cloud-glide"]
+
+
+@pytest.fixture(autouse=True)
+def dashboard_built():
+    if not (BUILD / "dashboard" / "app.js").is_file():
+        pytest.fail(f"{BUILD}/dashboard is not built: cmake --build {BUILD} --target dashboard")
+
+
+def run_script(node_env, script, scenario):
+    result = subprocess.run(
+        ["node", str(BROWSER_SCRIPTS / script)],
+        input=json.dumps(scenario),
+        capture_output=True,
+        text=True,
+        env=node_env,
+        timeout=SCRIPT_TIMEOUT_S,
+    )
+    assert result.returncode == 0, f"{script} failed:\n{result.stderr[-4000:]}"
+    return json.loads(result.stdout)
+
+
+def scenario(server, steps, password=ADMIN_PASSWORD, **extra):
+    return {
+        "url": server.url,
+        "ws_url": server.ws_url,
+        "user": ADMIN_USER,
+        "password": password,
+        "steps": steps,
+        **extra,
+    }
+
+
+def shopper(server, sub, page, items=(), tab=None):
+    return {
+        "id": tab or sub,
+        "sub": sub,
+        "token": server.keys.shopper_token(sub),
+        "page": page,
+        "items": [dict(item) for item in items],
+    }
+
+
+def item(product, size, qty=1):
+    return {"product": product, "size": size, "qty": qty}
+
+
+def dashboard_figures(connections):
+    """What the dashboard must show for these connections: every connection
+    counts on its page; a cart counts once, whatever its number of tabs (the
+    tests give every tab of a cart the same items)."""
+    pages = Counter(c["page"] for c in connections)
+    carts = {c["sub"]: c["items"] for c in connections}
+    sizes = Counter()
+    cells = {}
+    for items in carts.values():
+        for it in items:
+            sizes[it["size"]] += it["qty"]
+            by_size = cells.setdefault(it["product"], {})
+            by_size[it["size"]] = by_size.get(it["size"], 0) + it["qty"]
+    ranked = sorted(pages.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = dict(ranked[:TOP_PAGES])
+    return {
+        "shoppers": len(carts),
+        "connections": len(connections),
+        "pages": shown,
+        "otherPages": sum(n for _, n in ranked[TOP_PAGES:]) if len(ranked) > TOP_PAGES else None,
+        "sizes": dict(sizes),
+        "cells": cells,
+        "nodes": 1,
+    }
+
+
+def assert_shown(step, expected, within_ms=None):
+    observed = {key: step["observed"][key] for key in expected}
+    assert step["matched"], f"dashboard showed {observed}, expected {expected}"
+    assert observed == expected
+    assert step["observed"]["state"] == "live"
+    if within_ms is not None:
+        assert step["elapsed_ms"] < within_ms, f"shown after {step['elapsed_ms']} ms"
+
+
+def http_status(url, method="GET", user=None, password=None):
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    if user is not None:
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {credentials}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_signed_in_admin_sees_shoppers_by_page_and_size(nginx, node_env):
+    rng = random.Random(5)
+    connections = []
+    for n in range(8):
+        items = [item(rng.choice(PRODUCTS), rng.choice(SIZES), rng.randint(1, 3)) for _ in range(n % 3)]
+        connections.append(shopper(nginx, f"cart-{n}", rng.choice(["/", "/sale", "/products/air-max-90"]), items))
+    # A shopper with a second tab on another page: one shopper, two connections.
+    first = connections[0]
+    connections.append(shopper(nginx, first["sub"], "/checkout", first["items"], tab="cart-0-tab-2"))
+    expected = dashboard_figures(connections)
+    assert expected["shoppers"] == 8 and expected["connections"] == 9
+
+    result = run_script(node_env, "dashboard_scenario.js", scenario(nginx, [{"connect": connections, "expect": expected}]))
+
+    assert result["status"] == 200
+    assert result["errors"] == []
+    assert_shown(result["steps"][0], expected)
+    assert result["steps"][0]["observed"]["nodeNames"] == "store-a"
+    assert [r["status"] for r in result["token_responses"]] == [200]
+    assert result["token_responses"][0]["method"] == "POST"
+    assert len(result["sockets"]) == 1 and "/admin_socket/websocket?" in result["sockets"][0]["url"]
+
+
+def test_page_and_cart_changes_show_within_a_second(nginx, node_env):
+    alice = shopper(nginx, "alice", "/", [item("air-max-90", "9")])
+    bob = shopper(nginx, "bob", "/products/air-max-90")
+    carol = shopper(nginx, "carol", "/sale", [item("court-classic", "10.5", 2)])
+    online = [alice, bob, carol]
+
+    def after(change, changed):
+        return [dict(c, **change) if c is changed else c for c in online]
+
+    moved = after({"page": "/cart"}, bob)
+    bought = [dict(c, items=[item("air-max-90", "10", 3)]) if c["sub"] == "bob" else c for c in moved]
+    left = [c for c in bought if c["sub"] != "carol"]
+    steps = [
+        {"connect": online, "expect": dashboard_figures(online)},
+        {"update": [{"id": "bob", "page": "/cart"}], "expect": dashboard_figures(moved), "within_ms": 3000},
+        {"update": [{"id": "bob", "items": [item("air-max-90", "10", 3)]}], "expect": dashboard_figures(bought), "within_ms": 3000},
+        {"disconnect": ["carol"], "expect": dashboard_figures(left)},
+    ]
+
+    result = run_script(node_env, "dashboard_scenario.js", scenario(nginx, steps))
+
+    assert result["status"] == 200
+    first, page_change, cart_change, leave = result["steps"]
+    assert_shown(first, dashboard_figures(online))
+    assert_shown(page_change, dashboard_figures(moved), within_ms=SHOWN_WITHIN_MS)
+    assert_shown(cart_change, dashboard_figures(bought), within_ms=SHOWN_WITHIN_MS)
+    assert cart_change["observed"]["cells"]["air-max-90"] == {"9": 1, "10": 3}
+    assert_shown(leave, dashboard_figures(left))
+    assert result["errors"] == []
+
+
+def test_demo_store_tab_adding_size_10_moves_the_size_10_count(nginx, node_env):
+    online = [shopper(nginx, "early-bird", "/", [item("air-max-90", DEMO_SIZE, 2)])]
+    result = run_script(
+        node_env,
+        "demo_store.js",
+        {
+            "url": nginx.url,
+            "ws_url": nginx.ws_url,
+            "user": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
+            "product": DEMO_PRODUCT,
+            "size": DEMO_SIZE,
+            "shoppers": online,
+        },
+    )
+
+    assert result["dashboard_status"] == 200
+    assert result["errors"] == []
+    before, tabs, added = result["before"], result["after_tabs"], result["after_add"]
+    assert before["sizes"] == {DEMO_SIZE: 2}
+    # Two tabs, one cart: the cookie gives both the same cart id.
+    cart_ids = result["tabs"]
+    assert cart_ids[0] and cart_ids[0] == cart_ids[1]
+    assert tabs["shoppers"] == before["shoppers"] + 1
+    assert tabs["connections"] == before["connections"] + 2
+    assert tabs["pages"].get("/demo/") == 2
+    assert result["tab_path"] == f"/demo/products/{DEMO_PRODUCT}"
+    assert added["sizes"][DEMO_SIZE] == before["sizes"][DEMO_SIZE] + 1
+    assert added["cells"][DEMO_PRODUCT] == {DEMO_SIZE: 1}
+    assert added["pages"].get(f"/demo/products/{DEMO_PRODUCT}") == 1
+    assert added["pages"].get("/demo/") == 1
+    assert result["add_ms"] < SHOWN_WITHIN_MS
+
+
+def test_wrong_password_gets_no_token_and_no_data(nginx, node_env):
+    for user, password in [(None, None), (ADMIN_USER, "not-" + ADMIN_PASSWORD), ("intruder", ADMIN_PASSWORD)]:
+        for method, path in [("GET", "/admin/"), ("GET", "/admin/app.js"), ("POST", "/admin/token")]:
+            status, body = http_status(nginx.url + path, method, user, password)
+            assert status == 401, (user, password, method, path)
+            assert b"token" not in body
+
+    status, body = http_status(nginx.url + "/admin/token", "POST", ADMIN_USER, ADMIN_PASSWORD)
+    assert status == 200
+    grant = json.loads(body)
+    claims = jwt_claims(grant["token"])
+    assert claims["role"] == "admin" and claims["sub"] == ADMIN_USER
+    assert claims["exp"] == grant["expires_at"]
+
+    online = [shopper(nginx, "alice", "/")]
+    result = run_script(
+        node_env,
+        "dashboard_scenario.js",
+        scenario(nginx, [{"connect": online, "expect": {"shoppers": 1}}], password="not-" + ADMIN_PASSWORD),
+    )
+    assert result["status"] == 401
+    assert result["sockets"] == []
+    assert all(r["status"] != 200 for r in result["token_responses"])
+
+
+def test_dashboard_renews_its_token_and_stays_live(nginx_factory, node_env):
+    ttl_s = 5
+    server = nginx_factory(overrides={"presence_token_ttl": f"{ttl_s}s"})
+    online = [shopper(server, "alice", "/"), shopper(server, "bob", "/sale")]
+    second = [online[0], dict(online[1], page="/cart")]
+    third = [online[0], dict(second[1], items=[item("air-max-90", "10")])]
+    steps = [
+        {"connect": online, "expect": dashboard_figures(online)},
+        # Past the first token's expiry, and then past the second's.
+        {"sleep_ms": ttl_s * 1000 + 1500, "update": [{"id": "bob", "page": "/cart"}], "expect": dashboard_figures(second), "within_ms": 3000},
+        {"sleep_ms": ttl_s * 1000, "update": [{"id": "bob", "items": [item("air-max-90", "10")]}], "expect": dashboard_figures(third), "within_ms": 3000},
+    ]
+
+    result = run_script(node_env, "dashboard_scenario.js", scenario(server, steps))
+
+    assert result["status"] == 200
+    assert result["errors"] == []
+    assert_shown(result["steps"][0], dashboard_figures(online))
+    assert_shown(result["steps"][1], dashboard_figures(second), within_ms=SHOWN_WITHIN_MS)
+    assert_shown(result["steps"][2], dashboard_figures(third), within_ms=SHOWN_WITHIN_MS)
+
+    grants = result["token_responses"]
+    assert len(grants) >= 3 and all(g["status"] == 200 and g["method"] == "POST" for g in grants)
+    sockets = result["sockets"]
+    tokens = [s["url"].split("token=")[1].split("&")[0] for s in sockets]
+    assert len(set(tokens)) == len(tokens) >= 3, "one socket per token"
+    # No gap: each socket closes only after the next one opened, and the
+    # renewal happens before the token it replaces expires.
+    for older, newer in zip(sockets, sockets[1:]):
+        assert older["closedMs"] is not None and older["closedMs"] >= newer["openedMs"]
+        assert newer["openedMs"] - older["openedMs"] < ttl_s * 1000
+    assert sockets[-1]["closedMs"] is None
+    shown = [state for _, state in result["states"]]
+    assert "live" in shown
+    assert shown[shown.index("live"):] == ["live"], f"connection state went {shown}"
+
+
+def test_dashboard_under_load_screenshot(nginx, node_env):
+    rng = random.Random(100_000)
+    pages = ["/", "/sale", "/cart", "/checkout"] + [f"/products/{p}" for p in PRODUCTS] + [f"/collections/drop-{n}" for n in range(35)]
+    weights = [1 / (rank + 1) for rank in range(len(pages))]
+    connections = []
+    for n in range(300):
+        items = [item(rng.choice(PRODUCTS), rng.choice(SIZES), rng.randint(1, 2)) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))]
+        connections.append(shopper(nginx, f"cart-{n:04d}", rng.choices(pages, weights)[0], items))
+    # Shoppers arrive in waves, so the chart has a history to draw.
+    waves = [connections[i : i + 50] for i in range(0, len(connections), 50)]
+    steps = [{"connect": wave, "sleep_ms": 1000} for wave in waves[:-1]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    laptop, phone = ARTIFACTS / "dashboard.png", ARTIFACTS / "dashboard-phone.png"
+    expected = dashboard_figures(connections)
+    steps.append({"connect": waves[-1], "sleep_ms": 1500, "expect": expected, "screenshot": str(laptop)})
+    steps.append({"expect": expected, "screenshot": str(phone), "viewport": {"width": 390, "height": 844}})
+
+    result = run_script(node_env, "dashboard_scenario.js", scenario(nginx, steps))
+
+    assert result["status"] == 200
+    assert result["errors"] == []
+    assert expected["otherPages"] > 0
+    assert_shown(result["steps"][-2], expected)
+    assert_shown(result["steps"][-1], expected)
+    for png in (laptop, phone):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
