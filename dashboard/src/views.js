@@ -93,26 +93,27 @@ export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SI
   const column = new Map(sizes.map((size, i) => [size, i]));
   const productPick = topEntries(productTotals, productLimit);
 
-  const cellsOf = (bySize) => {
-    const cells = new Array(sizes.length).fill(0);
+  // Adds a product's counts into cells (one per shown size) and returns the
+  // count of its shoes in the sizes not shown.
+  const addCells = (bySize, cells) => {
     let other = 0;
     for (const size in bySize) {
       const i = column.get(size);
       if (i === undefined) other += countOf(bySize[size]);
       else cells[i] += countOf(bySize[size]);
     }
-    return { cells, other };
+    return other;
   };
 
-  const rows = productPick.top.map(([product, total]) => ({ product, total, ...cellsOf(carts[product]) }));
+  const rows = productPick.top.map(([product, total]) => {
+    const cells = new Array(sizes.length).fill(0);
+    return { product, total, cells, other: addCells(carts[product], cells) };
+  });
   const shown = new Set(rows.map((row) => row.product));
   const otherRow = { products: productPick.otherKeys, total: productPick.otherSum, cells: new Array(sizes.length).fill(0), other: 0 };
   if (productPick.otherKeys > 0) {
     for (const product in carts) {
-      if (shown.has(product)) continue;
-      const { cells, other } = cellsOf(carts[product]);
-      cells.forEach((count, i) => (otherRow.cells[i] += count));
-      otherRow.other += other;
+      if (!shown.has(product)) otherRow.other += addCells(carts[product], otherRow.cells);
     }
   }
   return {

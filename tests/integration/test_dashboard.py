@@ -11,6 +11,7 @@ page showed; the assertions are here."""
 import base64
 import json
 import random
+import re
 import subprocess
 import urllib.error
 import urllib.request
@@ -28,6 +29,12 @@ SCRIPT_TIMEOUT_S = 120
 SHOWN_WITHIN_MS = 1000
 # What the dashboard lists before summing the rest (dashboard/src/views.js).
 TOP_PAGES = 10
+TOP_PRODUCTS = 12
+MAX_SIZE_COLUMNS = 16
+# Time the views of one big stats message may take, in ms (best of runs):
+# one frame at 60 Hz.
+FRAME_BUDGET_MS = 16
+ESBUILD = REPO / "node_modules" / ".bin" / "esbuild"
 # The demo store's catalog and sizes (dashboard/src/demo/store.js).
 DEMO_PRODUCT = "trail-hawk"
 DEMO_SIZE = "10"
@@ -307,3 +314,97 @@ def test_dashboard_under_load_screenshot(nginx, node_env):
     assert_shown(result["steps"][-1], expected)
     for png in (laptop, phone):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def ranked(counts):
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def size_order(size):
+    numeric = re.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*", size)
+    return (0, float(size.replace(",", ".")), size) if numeric else (1, 0.0, size)
+
+
+def reference_pages_view(pages):
+    order = ranked(pages)
+    top, rest = order[:TOP_PAGES], order[TOP_PAGES:]
+    return {
+        "rows": [{"page": page, "count": count} for page, count in top],
+        "otherKeys": len(rest),
+        "otherSum": sum(n for _, n in rest),
+        "total": sum(pages.values()),
+        "max": top[0][1] if top else 0,
+    }
+
+
+def reference_carts_view(carts):
+    size_totals = Counter()
+    for by_size in carts.values():
+        size_totals.update(by_size)
+    size_order_ranked = ranked(dict(size_totals))
+    sizes = sorted((s for s, _ in size_order_ranked[:MAX_SIZE_COLUMNS]), key=size_order)
+    products = ranked({p: sum(by_size.values()) for p, by_size in carts.items()})
+
+    def cells(by_size):
+        return [by_size.get(size, 0) for size in sizes], sum(n for s, n in by_size.items() if s not in sizes)
+
+    rows = []
+    for product, total in products[:TOP_PRODUCTS]:
+        row_cells, other = cells(carts[product])
+        rows.append({"product": product, "total": total, "cells": row_cells, "other": other})
+    other_row = {"products": 0, "total": 0, "cells": [0] * len(sizes), "other": 0}
+    for product, total in products[TOP_PRODUCTS:]:
+        row_cells, other = cells(carts[product])
+        other_row["products"] += 1
+        other_row["total"] += total
+        other_row["cells"] = [a + b for a, b in zip(other_row["cells"], row_cells)]
+        other_row["other"] += other
+    return {
+        "sizes": sizes,
+        "rows": rows,
+        "otherRow": other_row,
+        "otherSizes": len(size_order_ranked) - len(sizes),
+        "sizeTotals": [size_totals[s] for s in sizes],
+        "otherSizesTotal": sum(n for _, n in size_order_ranked[MAX_SIZE_COLUMNS:]),
+        "total": sum(size_totals.values()),
+    }
+
+
+def random_stats(rng, pages, products, sizes):
+    size_pool = SIZES + ["4", "13", "14", "10.0", "9,5", "S", "M", "L", "XL", "one-size"]
+    return {
+        "pages": {f"/p/{n}": rng.randint(1, 5) for n in rng.sample(range(pages * 2), pages)},
+        "carts": {
+            f"shoe-{n}": {size: rng.randint(1, 4) for size in rng.sample(size_pool, rng.randint(1, sizes))}
+            for n in rng.sample(range(products * 2), products)
+        },
+    }
+
+
+def test_views_are_bounded_top_n_and_fast_enough_for_a_big_launch(tmp_path, node_env):
+    """The dashboard's views match a plain reference (sort everything, take
+    the top) on random stats full of ties, and stay well inside a frame for
+    the stats of a launch with thousands of pages and products."""
+    bundle = tmp_path / "views.cjs"
+    build = subprocess.run(
+        [str(ESBUILD), str(REPO / "dashboard" / "src" / "views.js"), "--bundle", "--format=cjs", f"--outfile={bundle}"],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    rng = random.Random(2026)
+    cases = [random_stats(rng, rng.randint(0, 30), rng.randint(0, 20), rng.randint(1, 20)) for _ in range(300)]
+    launch = random_stats(rng, 5000, 2000, 10)
+    cases.append(launch)
+
+    result = run_script(node_env, "views_check.js", {"views": str(bundle), "cases": cases, "timed": launch, "runs": 20})
+
+    assert len(result["results"]) == len(cases)
+    for stats, views in zip(cases, result["results"]):
+        assert views["pages"] == reference_pages_view(stats["pages"])
+        assert views["carts"] == reference_carts_view(stats["carts"])
+    shown = result["results"][-1]
+    assert len(shown["pages"]["rows"]) == TOP_PAGES and shown["pages"]["otherKeys"] == 5000 - TOP_PAGES
+    assert len(shown["carts"]["rows"]) == TOP_PRODUCTS and len(shown["carts"]["sizes"]) <= MAX_SIZE_COLUMNS
+    assert result["pages_ms"] < FRAME_BUDGET_MS, result["pages_ms"]
+    assert result["carts_ms"] < FRAME_BUDGET_MS, result["carts_ms"]

@@ -31,17 +31,11 @@ function readInput() {
   return JSON.parse(fs.readFileSync(0, "utf8"));
 }
 
-function writeOutput(result) {
-  process.stdout.write(JSON.stringify(result) + "\n");
-}
-
 // Runs main(input) and prints its result; any error exits non-zero with it.
+// Exits once the output is flushed: a pipe takes a large result in pieces.
 function runScript(main) {
   main(readInput()).then(
-    (result) => {
-      writeOutput(result);
-      process.exit(0);
-    },
+    (result) => process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0)),
     (error) => {
       process.stderr.write(`${error && error.stack ? error.stack : error}\n`);
       process.exit(1);
