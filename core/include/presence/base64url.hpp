@@ -1,0 +1,22 @@
+// Base64url without padding (RFC 4648 section 5), as JWT segments use it, and
+// the padded standard alphabet PEM bodies use. Both wrap libsodium's decoder,
+// which refuses bytes outside the alphabet and non-zero trailing bits, so every
+// byte string has exactly one accepted encoding.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace presence::base64url {
+
+std::string encode(std::string_view bytes);
+
+// nullopt on padding, a byte outside [A-Za-z0-9_-], an impossible length
+// (4n+1) or non-canonical trailing bits.
+std::optional<std::string> decode(std::string_view text) noexcept;
+
+// Standard alphabet with '=' padding; ASCII whitespace (PEM line breaks) is skipped.
+std::optional<std::string> decode_standard(std::string_view text) noexcept;
+
+}  // namespace presence::base64url

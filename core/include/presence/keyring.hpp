@@ -1,0 +1,104 @@
+// The keys tokens are verified (and minted) with, loaded from the files an
+// operator names in the configuration.
+//
+// Key file formats:
+// - HS256: the file holds the shared secret itself. Its bytes are the secret,
+//   minus one trailing "\n" or "\r\n" (as `echo` and editors leave them), so a
+//   file written by `openssl rand -base64 48 > key` means the same secret to
+//   every JWT library that reads it as text. A binary secret that must keep a
+//   trailing newline byte can be written as `base64:<standard base64>` instead.
+//   At least 32 bytes (after decoding); a PEM block is refused, because a
+//   public key used as an HMAC secret is the classic algorithm-confusion hole.
+// - EdDSA: a PEM file. "PUBLIC KEY" is an Ed25519 SubjectPublicKeyInfo (what
+//   `openssl pkey -pubout` and python-cryptography write): verification only.
+//   "PRIVATE KEY" is an unencrypted Ed25519 PKCS#8 key (`openssl genpkey
+//   -algorithm ed25519`, v1 or v2 with the public key attached): signing too,
+//   the public key is derived from it. Exactly one PEM block per file; any
+//   other algorithm, an encrypted key or a foreign DER layout is an error.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace presence::jwt {
+
+enum class Alg { hs256, eddsa };
+
+// "HS256" / "EdDSA": the JOSE names used in token headers.
+std::string_view alg_name(Alg alg) noexcept;
+// Configuration spelling, case-insensitive: "hs256" or "eddsa".
+std::optional<Alg> alg_from_config(std::string_view text) noexcept;
+
+inline constexpr std::size_t kMinHs256SecretBytes = 32;
+inline constexpr std::size_t kEd25519PublicKeyBytes = 32;
+inline constexpr std::size_t kEd25519SeedBytes = 32;
+// libsodium's Ed25519 secret key: the seed followed by the public key.
+inline constexpr std::size_t kEd25519SigningKeyBytes = 64;
+// Key files are a few hundred bytes; anything far larger is not a key.
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+// A kid is an operator-chosen label; bounded so a header cannot carry a huge one.
+inline constexpr std::size_t kMaxKidBytes = 256;
+
+// Secret key material: wiped from memory when released.
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(std::string_view bytes);
+  SecretBytes(const SecretBytes& other);
+  SecretBytes& operator=(const SecretBytes& other);
+  SecretBytes(SecretBytes&& other) noexcept = default;
+  SecretBytes& operator=(SecretBytes&& other) noexcept;
+  ~SecretBytes();
+
+  const unsigned char* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+  bool empty() const noexcept { return bytes_.empty(); }
+
+ private:
+  void wipe() noexcept;
+  std::vector<unsigned char> bytes_;
+};
+
+struct Key {
+  std::string kid;  // empty: the key for tokens without a kid
+  Alg alg = Alg::hs256;
+  SecretBytes secret;  // HS256 shared secret, >= kMinHs256SecretBytes
+  std::array<unsigned char, kEd25519PublicKeyBytes> public_key{};  // EdDSA
+  SecretBytes
+      signing_key;  // EdDSA, kEd25519SigningKeyBytes; empty when only the public key is known
+
+  bool can_sign() const noexcept {
+    return alg == Alg::hs256 ? !secret.empty() : !signing_key.empty();
+  }
+};
+
+// Builds a key from the contents of a key file (formats above). Returns an
+// empty string on success, else what is wrong with it.
+std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out);
+// The same from a file; errors name the path.
+std::string load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out);
+
+// The configured keys of one endpoint. Filled at configuration time, then only
+// read: find() and jwt::verify() take no lock and allocate nothing shared.
+class KeyRing {
+ public:
+  // Empty string on success, else a message naming the file and the problem.
+  std::string load_file(std::string_view kid, Alg alg, const std::string& path);
+  // Same checks as a key file; refuses a second key with the same kid, or a
+  // second key without kid for the same alg.
+  std::string add(Key key);
+
+  // The key for a token: with a kid, the key of that kid and alg; without
+  // one, the key configured without kid, else the only key of that alg.
+  const Key* find(std::string_view kid, Alg alg) const noexcept;
+  std::size_t size() const noexcept { return keys_.size(); }
+
+ private:
+  std::vector<Key> keys_;
+};
+
+}  // namespace presence::jwt
