@@ -56,26 +56,39 @@ export class AdminFeed {
     this.renewing = false;
     this.tokenFailures = 0;
     this.state = null;
+    this.stopped = false;
+    // Timers of hidden tabs are throttled: the renewal may be overdue.
+    this.onVisible = () => {
+      if (document.visibilityState === "visible" && this.current?.expired()) this.renew();
+    };
   }
 
   start() {
     this.setState(FeedState.connecting);
-    document.addEventListener("visibilitychange", () => {
-      // Timers of hidden tabs are throttled: the renewal may be overdue.
-      if (document.visibilityState === "visible" && this.current?.expired()) this.renew();
-    });
+    document.addEventListener("visibilitychange", this.onVisible);
     this.renew();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.renewTimer);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    this.current?.drop();
+    this.pending?.drop();
+    this.current = this.pending = null;
   }
 
   async renew() {
-    if (this.renewing || this.state === FeedState.expired) return;
+    if (this.renewing || this.stopped || this.state === FeedState.expired) return;
     this.renewing = true;
     clearTimeout(this.renewTimer);
     try {
       const grant = await fetchToken(this.tokenUrl, "POST");
       this.tokenFailures = 0;
-      this.open(grant);
+      if (!this.stopped) this.open(grant);
     } catch (error) {
+      if (this.stopped) return;
       if (error instanceof TokenRefused) {
         // The sign-in is no longer accepted: stop showing data.
         this.current?.drop();

@@ -4,7 +4,8 @@
 import { AdminFeed, FeedState } from "./admin_feed.js";
 import { HistoryChart } from "./chart.js";
 import { HISTORY_WINDOW_MS, ShopperHistory } from "./history.js";
-import { formatCount, renderCarts, renderPages, renderSizeBars } from "./render.js";
+import { RecentCarts } from "./recent_carts.js";
+import { formatCount, renderCarts, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
 import { cartsView, pagesView } from "./views.js";
 
 // How often "updated … s ago" and the chart's time axis move on their own.
@@ -31,6 +32,11 @@ const view = {
   pages: byId("pages"),
   sizeBars: byId("size-bars"),
   carts: byId("carts"),
+  recentToggle: byId("recent-toggle"),
+  recentState: byId("recent-state"),
+  recentBody: byId("recent-body"),
+  recentCaption: byId("recent-caption"),
+  recentCarts: byId("recent-carts"),
 };
 
 const history = new ShopperHistory(HISTORY_WINDOW_MS);
@@ -40,6 +46,7 @@ const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-d
 let latest = null; // the newest stats not drawn yet
 let lastUpdateMs = null;
 let frameRequested = false;
+let recent = null; // {feed, carts, changed} while the recent carts are shown
 
 function requestFrame() {
   if (frameRequested) return;
@@ -56,6 +63,7 @@ function drawFrame() {
   }
   chart.draw(history.points(now), now);
   drawUpdated(now);
+  if (recent) renderRecentCarts(view.recentCarts, view.recentCaption, recent.carts.view(), now);
 }
 
 function drawStats(stats) {
@@ -95,6 +103,42 @@ function onState(state, detail) {
   document.body.classList.toggle("stale", state !== FeedState.live);
 }
 
+function showRecentCarts(show) {
+  view.recentToggle.textContent = show ? "Hide" : "Show";
+  view.recentToggle.setAttribute("aria-expanded", String(show));
+  view.recentBody.hidden = !show;
+  view.recentState.textContent = "";
+  if (!show) {
+    recent?.feed.stop();
+    recent = null;
+    return;
+  }
+  const carts = new RecentCarts();
+  const feed = new AdminFeed({
+    endpoint: "/admin_socket",
+    tokenUrl: "/admin/token",
+    topic: "admin:cart_tracker",
+    handlers: {
+      presence_state: (state) => {
+        carts.syncState(state);
+        requestFrame();
+      },
+      presence_diff: (diff) => {
+        carts.syncDiff(diff);
+        requestFrame();
+      },
+    },
+    onState: (state, detail) => {
+      view.recentState.textContent = state === FeedState.live ? "" : STATE_TEXT[state];
+      view.recentState.title = detail;
+    },
+  });
+  recent = { feed, carts };
+  feed.start();
+  requestFrame();
+}
+
+view.recentToggle.addEventListener("click", () => showRecentCarts(recent === null));
 view.signIn.addEventListener("click", () => location.reload());
 setInterval(requestFrame, CLOCK_TICK_MS);
 

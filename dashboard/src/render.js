@@ -105,3 +105,39 @@ export function renderCarts(table, view) {
     holding(element("tfoot"), foot),
   );
 }
+
+// At most this many items of a cart are named; the rest are counted.
+const ITEMS_NAMED = 3;
+
+function cartContents(items) {
+  if (items.length === 0) return "empty";
+  const named = items.slice(0, ITEMS_NAMED).map(({ product, size, qty }) => `${product} ${size}${qty > 1 ? ` ×${qty}` : ""}`);
+  if (items.length > ITEMS_NAMED) named.push(`+${items.length - ITEMS_NAMED} more`);
+  return named.join(", ");
+}
+
+function since(nowMs, atMs) {
+  if (!atMs) return "";
+  const seconds = Math.max(0, Math.round((nowMs - atMs) / 1000));
+  return seconds < 120 ? `${seconds} s ago` : `${Math.round(seconds / 60)} min ago`;
+}
+
+export function renderRecentCarts(tbody, caption, view, nowMs) {
+  const rows = view.rows.map(({ cart, page, tabs, items, at }) => {
+    const row = element("tr", { data: { cart } });
+    const path = element("td", { className: "page", text: page });
+    path.title = page;
+    row.append(
+      element("td", { className: "cart", text: cart }),
+      path,
+      countCell(tabs, { tabs }),
+      element("td", { className: "contents", text: cartContents(items) }),
+      element("td", { className: "num", text: since(nowMs, at) }),
+    );
+    return row;
+  });
+  if (rows.length === 0) rows.push(emptyRow(5, "No carts online"));
+  tbody.replaceChildren(...rows);
+  caption.textContent = `${formatCount(view.rows.length)} most recent of ${formatCount(view.carts)} carts online`;
+  caption.dataset.carts = view.carts;
+}

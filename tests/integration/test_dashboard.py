@@ -31,6 +31,8 @@ SHOWN_WITHIN_MS = 1000
 TOP_PAGES = 10
 TOP_PRODUCTS = 12
 MAX_SIZE_COLUMNS = 16
+# Carts the recent carts view lists (dashboard/src/recent_carts.js).
+RECENT_CARTS = 20
 # Time the views of one big stats message may take, in ms (best of runs):
 # one frame at 60 Hz.
 FRAME_BUDGET_MS = 16
@@ -286,6 +288,37 @@ def test_dashboard_renews_its_token_and_stays_live(nginx_factory, node_env):
     shown = [state for _, state in result["states"]]
     assert "live" in shown
     assert shown[shown.index("live"):] == ["live"], f"connection state went {shown}"
+
+
+def test_recent_carts_lists_the_most_recent_only(nginx, node_env):
+    """The optional view over admin:cart_tracker (Presence syncState and
+    syncDiff in the page) lists the carts with the latest page loads, at
+    most RECENT_CARTS of them, and counts the rest."""
+    early = [shopper(nginx, f"early-{n:02d}", "/") for n in range(RECENT_CARTS)]
+    late = [shopper(nginx, f"late-{n}", "/sale") for n in range(5)]
+    steps = [
+        {"click": "#recent-toggle", "connect": early, "expect": {"recentOf": len(early)}},
+        {"connect": late, "sleep_ms": 50, "expect": {"recentOf": len(early) + len(late)}},
+        {
+            "update": [{"id": "early-07", "page": "/checkout"}],
+            "expect": {"mostRecentCart": "early-07", "pages": {"/": len(early) - 1, "/sale": len(late), "/checkout": 1}},
+        },
+    ]
+
+    result = run_script(node_env, "dashboard_scenario.js", scenario(nginx, steps))
+
+    assert result["status"] == 200
+    assert result["errors"] == []
+    for step in result["steps"]:
+        assert step["matched"], step["observed"]
+    listed = result["steps"][1]["observed"]["recentCarts"]
+    assert len(listed) == RECENT_CARTS
+    assert set(listed[: len(late)]) == {c["sub"] for c in late}
+    # A page change makes a cart the most recent one.
+    final = result["steps"][2]["observed"]
+    assert final["recentCarts"][0] == "early-07"
+    assert final["recentOf"] == len(early) + len(late)
+    assert len(final["recentCarts"]) == RECENT_CARTS
 
 
 def test_dashboard_under_load_screenshot(nginx, node_env):

@@ -1,6 +1,6 @@
 // Drives the dashboard through a scenario given as JSON on stdin:
 //   {url, ws_url, user, password, viewport?, steps: [step...]}
-// where each step may connect shoppers ({id?, sub, token, page, items}; id,
+// where each step may click an element (a selector), connect shoppers ({id?, sub, token, page, items}; id,
 // by default the sub, names a connection: one sub may have several), wait
 // (sleep_ms), update some ({id, page?, items?}), disconnect some (ids), then
 // wait up to within_ms for the dashboard to show `expect` (a subset of what
@@ -16,6 +16,7 @@ const { launchBrowser, runScript, sleep, waitFor, NodeShopper, readDashboard, sh
 const DEFAULT_WITHIN_MS = 5000;
 
 async function runStep(step, page, shoppers, wsUrl) {
+  if (step.click) await page.click(step.click);
   const joining = (step.connect || []).map((spec) => {
     const shopper = new NodeShopper(wsUrl, spec);
     shoppers.set(spec.id || spec.sub, shopper);

@@ -111,8 +111,11 @@ function readDashboardInPage() {
       (cells[row.dataset.product] ||= {})[size] = n;
     }
   }
+  const recentCaption = byId("recent-caption");
+  const recentShown = !byId("recent-body").hidden;
   const sizeTotals = {};
   for (const cell of document.querySelectorAll("#carts tfoot td[data-size]")) sizeTotals[cell.dataset.size] = count(cell);
+  const recentCarts = recentShown ? [...document.querySelectorAll("#recent-carts tr[data-cart]")].map((row) => row.dataset.cart) : null;
   return {
     state: byId("state").dataset.state,
     shoppers: count(byId("shoppers")),
@@ -127,6 +130,9 @@ function readDashboardInPage() {
     sizes,
     cells,
     sizeTotals,
+    recentCarts,
+    mostRecentCart: recentCarts && recentCarts.length ? recentCarts[0] : null,
+    recentOf: recentShown && recentCaption.dataset.carts !== undefined ? Number(recentCaption.dataset.carts) : null,
   };
 }
 
