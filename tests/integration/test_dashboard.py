@@ -156,6 +156,7 @@ def test_signed_in_admin_sees_shoppers_by_page_and_size(nginx, node_env):
 
     assert result["status"] == 200
     assert result["errors"] == []
+    assert result["foreign_requests"] == []
     assert_shown(result["steps"][0], expected)
     assert result["steps"][0]["observed"]["nodeNames"] == "store-a"
     assert [r["status"] for r in result["token_responses"]] == [200]
@@ -194,26 +195,29 @@ def test_page_and_cart_changes_show_within_a_second(nginx, node_env):
     assert result["errors"] == []
 
 
-def test_demo_store_tab_adding_size_10_moves_the_size_10_count(nginx, node_env):
-    online = [shopper(nginx, "early-bird", "/", [item("air-max-90", DEMO_SIZE, 2)])]
-    result = run_script(
+def demo_store_run(server, node_env, shoppers=(), stay_ms=0):
+    return run_script(
         node_env,
         "demo_store.js",
         {
-            "url": nginx.url,
-            "ws_url": nginx.ws_url,
+            "url": server.url,
+            "ws_url": server.ws_url,
             "user": ADMIN_USER,
             "password": ADMIN_PASSWORD,
             "product": DEMO_PRODUCT,
             "size": DEMO_SIZE,
-            "shoppers": online,
+            "shoppers": list(shoppers),
+            "stay_ms": stay_ms,
         },
     )
 
+
+def assert_demo_store_moved_the_dashboard(result, size_before):
     assert result["dashboard_status"] == 200
     assert result["errors"] == []
+    assert result["foreign_requests"] == []
     before, tabs, added = result["before"], result["after_tabs"], result["after_add"]
-    assert before["sizes"] == {DEMO_SIZE: 2}
+    assert before["sizes"].get(DEMO_SIZE, 0) == size_before
     # Two tabs, one cart: the cookie gives both the same cart id.
     cart_ids = result["tabs"]
     assert cart_ids[0] and cart_ids[0] == cart_ids[1]
@@ -221,11 +225,31 @@ def test_demo_store_tab_adding_size_10_moves_the_size_10_count(nginx, node_env):
     assert tabs["connections"] == before["connections"] + 2
     assert tabs["pages"].get("/demo/") == 2
     assert result["tab_path"] == f"/demo/products/{DEMO_PRODUCT}"
-    assert added["sizes"][DEMO_SIZE] == before["sizes"][DEMO_SIZE] + 1
+    assert added["sizes"][DEMO_SIZE] == size_before + 1
     assert added["cells"][DEMO_PRODUCT] == {DEMO_SIZE: 1}
     assert added["pages"].get(f"/demo/products/{DEMO_PRODUCT}") == 1
     assert added["pages"].get("/demo/") == 1
     assert result["add_ms"] < SHOWN_WITHIN_MS
+
+
+def test_demo_store_tab_adding_size_10_moves_the_size_10_count(nginx, node_env):
+    online = [shopper(nginx, "early-bird", "/", [item("air-max-90", DEMO_SIZE, 2)])]
+    result = demo_store_run(nginx, node_env, online)
+    assert_demo_store_moved_the_dashboard(result, size_before=2)
+    assert [t["cart_id"] for t in result["demo_tokens"]] == result["tabs"]
+
+
+def test_demo_store_fetches_a_new_token_before_it_expires(nginx_factory, node_env):
+    ttl_s = 5
+    server = nginx_factory(overrides={"presence_token_ttl": f"{ttl_s}s"})
+    result = demo_store_run(server, node_env, stay_ms=ttl_s * 1000 + 2000)
+    assert_demo_store_moved_the_dashboard(result, size_before=0)
+    # Each tab fetched at load and again before its token expired, for the
+    # same cart.
+    grants = result["demo_tokens"]
+    assert len(grants) >= 4
+    assert {g["status"] for g in grants} == {200}
+    assert {g["cart_id"] for g in grants} == {result["tabs"][0]}
 
 
 def test_wrong_password_gets_no_token_and_no_data(nginx, node_env):

@@ -211,6 +211,7 @@ PresenceShopper.connect({
   items: cart,
   onStatus: (state, detail) => {
     status.dataset.state = state;
+    if (state === "joined") status.dataset.cart = detail;
     status.textContent = state === "joined" ? `live · cart ${detail}` : state;
   },
 });

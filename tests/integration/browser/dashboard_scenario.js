@@ -7,7 +7,7 @@
 // readDashboard returns), and take a screenshot (at `viewport` when given).
 // Prints what was seen:
 //   {status, steps: [{matched, elapsed_ms, observed}], token_responses,
-//    sockets, states, errors}
+//    sockets, states, errors, foreign_requests}
 // Deciding pass or fail is the caller's.
 "use strict";
 
@@ -58,6 +58,7 @@ async function main(input) {
       sockets: traffic.sockets,
       states: states.map(([at, state]) => [at - started, state]),
       errors: traffic.errors,
+      foreign_requests: traffic.foreign,
     };
   } finally {
     for (const shopper of shoppers.values()) shopper.close();

@@ -9,7 +9,7 @@
 //    tabs_ms, add_ms, errors}
 "use strict";
 
-const { launchBrowser, runScript, waitFor, NodeShopper, readDashboard, openDashboard } = require("./lib");
+const { launchBrowser, runScript, sleep, waitFor, NodeShopper, readDashboard, openDashboard, recordForeignRequests } = require("./lib");
 
 const WAIT_MS = 5000;
 
@@ -20,7 +20,7 @@ async function openStoreTab(context, url) {
   return tab;
 }
 
-async function main({ url, ws_url: wsUrl, user, password, product, size, shoppers: specs = [] }) {
+async function main({ url, ws_url: wsUrl, user, password, product, size, shoppers: specs = [], stay_ms: stayMs = 0 }) {
   const browser = await launchBrowser();
   const shoppers = specs.map((spec) => new NodeShopper(wsUrl, spec));
   try {
@@ -36,13 +36,22 @@ async function main({ url, ws_url: wsUrl, user, password, product, size, shopper
 
     const store = await browser.newContext();
     store.on("weberror", (error) => errors.push(String(error.error())));
+    const foreign = dashboard.traffic.foreign;
+    recordForeignRequests(store, url, foreign);
+    const demoTokens = [];
+    store.on("response", async (response) => {
+      if (new URL(response.url()).pathname !== "/demo/token") return;
+      const grant = response.ok() ? await response.json().catch(() => ({})) : {};
+      demoTokens.push({ status: response.status(), cart_id: grant.cart_id ?? null });
+    });
     const tabs = [await openStoreTab(store, url), await openStoreTab(store, url)];
-    const cartIds = await Promise.all(tabs.map((tab) => tab.evaluate(() => document.cookie.match(/presence_cart=([^;]+)/)?.[1] ?? null)));
+    const cartIds = await Promise.all(tabs.map((tab) => tab.evaluate(() => document.getElementById("presence-status").dataset.cart ?? null)));
     const afterTabs = await waitFor(async () => {
       const seen = await readDashboard(dashboard.page);
       return seen.connections >= before.connections + tabs.length ? seen : null;
     }, WAIT_MS);
 
+    await sleep(stayMs);
     const [tab] = tabs;
     await tab.click(`a.tile[data-product="${product}"]`);
     await tab.click(`button.size[data-size="${size}"]`);
@@ -63,7 +72,9 @@ async function main({ url, ws_url: wsUrl, user, password, product, size, shopper
       tabs_ms: afterTabs.elapsedMs,
       after_add: afterAdd.value || (await readDashboard(dashboard.page)),
       add_ms: afterAdd.elapsedMs,
+      demo_tokens: demoTokens,
       errors,
+      foreign_requests: foreign,
     };
   } finally {
     for (const shopper of shoppers) shopper.close();

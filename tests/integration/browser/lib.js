@@ -150,6 +150,16 @@ function sortKeys(value) {
   return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys(value[key])]));
 }
 
+// Records in `into` every request of the context that leaves the server at
+// `url`: the pages must load nothing from anywhere else.
+function recordForeignRequests(context, url, into) {
+  const host = new URL(url).host;
+  context.on("request", (request) => {
+    const target = new URL(request.url());
+    if (target.protocol !== "data:" && target.host !== host) into.push(request.url());
+  });
+}
+
 // Opens the dashboard in a context signed in with basic auth and records the
 // token requests and WebSockets it makes.
 async function openDashboard(browser, { url, user, password, viewport }) {
@@ -158,8 +168,9 @@ async function openDashboard(browser, { url, user, password, viewport }) {
     viewport: viewport || { width: 1280, height: 900 },
   });
   const page = await context.newPage();
-  const traffic = { tokenResponses: [], sockets: [], errors: [] };
+  const traffic = { tokenResponses: [], sockets: [], errors: [], foreign: [] };
   const started = Date.now();
+  recordForeignRequests(context, url, traffic.foreign);
   page.on("response", (response) => {
     if (new URL(response.url()).pathname === "/admin/token") {
       traffic.tokenResponses.push({ status: response.status(), method: response.request().method(), atMs: Date.now() - started });
@@ -193,4 +204,5 @@ module.exports = {
   readDashboard,
   shows,
   openDashboard,
+  recordForeignRequests,
 };
