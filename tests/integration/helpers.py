@@ -45,8 +45,8 @@ class PhoenixClient:
         self.last_sent = time.monotonic()
 
     @classmethod
-    def connect(cls, server, token, path=SHOPPER_PATH, **kwargs):
-        ws = WsConnection.open(server.port, socket_path(path, token))
+    def connect(cls, server, token, path=SHOPPER_PATH, rcvbuf=None, **kwargs):
+        ws = WsConnection.open(server.port, socket_path(path, token), rcvbuf=rcvbuf)
         return cls(ws, **kwargs)
 
     def make_ref(self):
@@ -328,3 +328,17 @@ def admin_barrier(server, admin):
     marker.leave()
     marker.close()
     admin.wait_until(lambda v: sub not in v.presences, what=f"marker {sub} gone")
+
+
+class Crowd:
+    """Keeps shopper tabs open for as long as the test holds the crowd: a
+    Shopper nobody refers to is collected, which closes its socket."""
+
+    def __init__(self, server):
+        self.server = server
+        self.tabs = []
+
+    def join(self, sub, payload=None):
+        tab = Shopper(self.server, sub, payload)
+        self.tabs.append(tab)
+        return tab

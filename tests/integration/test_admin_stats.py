@@ -11,6 +11,7 @@ from helpers import (
     ADMIN_PATH,
     NODE_NAME,
     AdminView,
+    Crowd,
     PhoenixClient,
     Shopper,
     expected_stats,
@@ -50,20 +51,22 @@ def test_stats_follow_the_join_reply_even_when_empty(nginx):
 
 
 def test_stats_count_shoppers_and_connections(nginx, stats_view):
-    Shopper(nginx, "cart-1", {"page": "/"})
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", {"page": "/"})
     stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}]}))
-    Shopper(nginx, "cart-1", {"page": "/"})
+    crowd.join("cart-1", {"page": "/"})
     stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}, {"page": "/"}]}))
     assert stats_view.stats["shoppers"] == 1 and stats_view.stats["connections"] == 2
-    Shopper(nginx, "cart-2", {"page": "/"})
+    crowd.join("cart-2", {"page": "/"})
     stats_view.wait_for_stats(expected_stats({"cart-1": [{"page": "/"}] * 2, "cart-2": [{"page": "/"}]}))
     assert stats_view.stats["shoppers"] == 2 and stats_view.stats["connections"] == 3
 
 
 def test_pages_count_connections(nginx, stats_view):
+    crowd = Crowd(nginx)
     a1 = Shopper(nginx, "cart-a", {"page": "/"})
-    Shopper(nginx, "cart-a", {"page": "/products/air-max-90"})
-    Shopper(nginx, "cart-b", {"page": "/"})
+    crowd.join("cart-a", {"page": "/products/air-max-90"})
+    crowd.join("cart-b", {"page": "/"})
     stats_view.wait_until(lambda v: v.stats and v.stats["connections"] == 3, what="three connections")
     assert stats_view.stats["pages"] == {"/": 2, "/products/air-max-90": 1}
     a1.update({"page": "/products/air-max-90"})
@@ -73,16 +76,18 @@ def test_pages_count_connections(nginx, stats_view):
 
 
 def test_page_with_no_connection_left_is_dropped(nginx, stats_view):
+    crowd = Crowd(nginx)
     shopper = Shopper(nginx, "cart-a", {"page": "/gone"})
-    Shopper(nginx, "cart-b", {"page": "/"})
+    crowd.join("cart-b", {"page": "/"})
     stats_view.wait_until(lambda v: v.stats and v.stats["pages"] == {"/gone": 1, "/": 1}, what="two pages")
     shopper.leave()
     stats_view.wait_until(lambda v: v.stats["pages"] == {"/": 1}, what="/gone dropped")
 
 
 def test_carts_sum_qty_by_product_and_size(nginx, stats_view):
-    Shopper(nginx, "cart-a", {"page": "/", "items": [item("air-max-90", "10", 2), item("air-max-90", "10.5")]})
-    Shopper(nginx, "cart-b", {"page": "/", "items": [item("air-max-90", "10", 3), item("pegasus", "9", 1)]})
+    crowd = Crowd(nginx)
+    crowd.join("cart-a", {"page": "/", "items": [item("air-max-90", "10", 2), item("air-max-90", "10.5")]})
+    crowd.join("cart-b", {"page": "/", "items": [item("air-max-90", "10", 3), item("pegasus", "9", 1)]})
     stats_view.wait_until(lambda v: v.stats and v.stats["shoppers"] == 2, what="two shoppers")
     assert stats_view.stats["carts"] == {"air-max-90": {"10": 5, "10.5": 1}, "pegasus": {"9": 1}}
 
@@ -136,7 +141,8 @@ def test_stats_exact_after_each_join_update_and_leave(nginx, stats_view):
 
 
 def test_stats_are_not_repeated_while_nothing_changes(nginx, stats_view):
-    Shopper(nginx, "cart-a", {"page": "/"})
+    crowd = Crowd(nginx)
+    crowd.join("cart-a", {"page": "/"})
     stats_view.wait_until(lambda v: v.stats and v.stats["connections"] == 1, what="one connection")
     seen = stats_view.stats_seen
     quiet_window = 10 * BROADCAST_INTERVAL_MS / 1000

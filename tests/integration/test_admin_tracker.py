@@ -3,11 +3,13 @@ section 3): presence_state after the join reply, presence_diff for joins,
 updates (with phx_ref_prev) and leaves, and a synced view that equals what a
 fresh admin is told."""
 
+import json
 import time
 
 from helpers import (
     ADMIN_PATH,
     AdminView,
+    Crowd,
     PhoenixClient,
     Shopper,
 )
@@ -30,9 +32,10 @@ def test_presence_state_follows_the_join_reply(nginx):
 
 
 def test_presence_state_lists_shoppers_already_online(nginx):
-    Shopper(nginx, "cart-1", {"page": "/a", "items": [{"product": "air-max-90", "size": "10", "qty": 2}]})
-    Shopper(nginx, "cart-1", {"page": "/b"})
-    Shopper(nginx, "cart-2", {"page": "/c"})
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", {"page": "/a", "items": [{"product": "air-max-90", "size": "10", "qty": 2}]})
+    crowd.join("cart-1", {"page": "/b"})
+    crowd.join("cart-2", {"page": "/c"})
     client = admin_client(nginx)
     assert client.join("admin:cart_tracker")[0] == "ok"
     state = client.wait_for(lambda m: m[3] == "presence_state", what="presence_state")[4]
@@ -121,4 +124,6 @@ def test_synced_view_equals_a_fresh_admins_state(nginx):
     )
     fresh = AdminView(nginx, "ops-2", topics=("admin:cart_tracker",))
     fresh.wait_until(lambda v: v.state_seen, what="presence_state")
-    assert fresh.presences == admin.presences
+    assert fresh.presences == admin.presences, (
+        f"fresh  {json.dumps(fresh.presences, sort_keys=True)}\nsynced {json.dumps(admin.presences, sort_keys=True)}"
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from helpers import (
     AdminView,
+    Crowd,
     PhoenixClient,
     Shopper,
     admin_barrier,
@@ -34,7 +35,8 @@ def admin(nginx):
 
 
 def test_join_own_cart_is_tracked_with_its_payload(nginx, admin):
-    Shopper(nginx, "cart-1", {"page": "/products/air-max-90", "items": [item(qty=2)]})
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", {"page": "/products/air-max-90", "items": [item(qty=2)]})
     admin.wait_for_counts({"cart-1": 1})
     [meta] = admin.metas("cart-1")
     assert meta["page"] == "/products/air-max-90"
@@ -44,7 +46,8 @@ def test_join_own_cart_is_tracked_with_its_payload(nginx, admin):
 
 
 def test_join_without_payload_is_tracked(nginx, admin):
-    Shopper(nginx, "cart-1")
+    crowd = Crowd(nginx)
+    crowd.join("cart-1")
     admin.wait_for_counts({"cart-1": 1})
 
 
@@ -111,26 +114,30 @@ INVALID_PAYLOADS = {
 
 @pytest.mark.parametrize("name", VALID_PAYLOADS)
 def test_join_payload_at_bound_is_accepted(nginx, admin, name):
-    Shopper(nginx, "cart-1", VALID_PAYLOADS[name])
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", VALID_PAYLOADS[name])
     admin.wait_for_counts({"cart-1": 1})
 
 
 def test_join_page_is_kept_byte_exact(nginx, admin):
+    crowd = Crowd(nginx)
     page = VALID_PAYLOADS["page_at_256_utf8_bytes"]["page"]
-    Shopper(nginx, "cart-1", {"page": page})
+    crowd.join("cart-1", {"page": page})
     admin.wait_for_counts({"cart-1": 1})
     assert admin.metas("cart-1")[0]["page"] == page
 
 
 def test_join_with_100_items_keeps_them_all(nginx, admin):
+    crowd = Crowd(nginx)
     items = VALID_PAYLOADS["100_items"]["items"]
-    Shopper(nginx, "cart-1", {"page": "/", "items": items})
+    crowd.join("cart-1", {"page": "/", "items": items})
     admin.wait_for_counts({"cart-1": 1})
     assert admin.metas("cart-1")[0]["items"] == items
 
 
 def test_qty_defaults_to_one(nginx, admin):
-    Shopper(nginx, "cart-1", VALID_PAYLOADS["qty_omitted"])
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", VALID_PAYLOADS["qty_omitted"])
     admin.wait_for_counts({"cart-1": 1})
     [stored] = admin.metas("cart-1")[0]["items"]
     assert stored.get("qty", 1) == 1 and stored["product"] == "air-max-90" and stored["size"] == "10"
@@ -216,8 +223,9 @@ def test_three_tabs_are_one_key_with_three_metas(nginx, admin):
 
 
 def test_update_changes_only_its_own_tab(nginx, admin):
+    crowd = Crowd(nginx)
     first = Shopper(nginx, "cart-1", {"page": "/one"})
-    Shopper(nginx, "cart-1", {"page": "/two"})
+    crowd.join("cart-1", {"page": "/two"})
     admin.wait_for_counts({"cart-1": 2})
     first.update({"page": "/one-b"})
     admin.wait_until(

@@ -159,13 +159,17 @@ class WsConnection:
         self.response_headers = response_headers or {}
 
     @classmethod
-    def open(cls, port, path, timeout=DEFAULT_TIMEOUT, after_request=b"", **request_args):
+    def open(cls, port, path, timeout=DEFAULT_TIMEOUT, after_request=b"", rcvbuf=None, **request_args):
         """Performs the handshake; `after_request` goes out in the same write
-        as the request. Raises AssertionError unless the answer is a
-        correct 101."""
+        as the request; `rcvbuf` shrinks the receive buffer to make a slow
+        reader. Raises AssertionError unless the answer is a correct 101."""
         key = request_args.pop("key", None) or new_key()
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            if rcvbuf:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.settimeout(timeout)
+            sock.connect(("127.0.0.1", port))
             sock.sendall(upgrade_request(path, key=key, **request_args) + after_request)
             status, headers, rest = read_response_head(sock, timeout)
         except BaseException:
@@ -257,17 +261,6 @@ class WsConnection:
             except PeerClosed:
                 return True
         return False
-
-    def is_open(self):
-        """Whether the server has not closed the connection (nothing pending)."""
-        try:
-            self.sock.settimeout(0)
-            chunk = self.sock.recv(65536, socket.MSG_PEEK)
-            return bool(chunk)
-        except (BlockingIOError, socket.timeout):
-            return True
-        except OSError:
-            return False
 
     def close(self):
         self.sock.close()

@@ -1,0 +1,118 @@
+"""Write back-pressure (issue 4): a client that stops reading never blocks
+its worker nor grows its memory without bound; an admin that fell behind is
+resynced to the exact state, a shopper that floods without reading is cut
+off (or no longer read from)."""
+
+import json
+import socket
+import time
+
+import pytest
+
+from helpers import ADMIN_PATH, AdminView, Crowd, PhoenixClient
+from wsclient import OP_TEXT, encode_frame
+
+SLOW_READER_RCVBUF = 4096
+# presence_send_buffer may not be below presence_max_message.
+TIGHT = {"presence_max_message": "4k", "presence_send_buffer": "8k"}
+
+
+@pytest.fixture
+def tight(nginx_factory):
+    return nginx_factory(overrides=TIGHT)
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def bulky_items(round_no):
+    # About 3 KB of items: each diff for one shopper carries kilobytes.
+    return [{"product": f"{'p' * 20}{i:02d}", "size": "10.5", "qty": 1 + (i + round_no) % 99} for i in range(55)]
+
+
+def test_admin_that_stops_reading_is_resynced_to_the_exact_state(nginx_factory):
+    # A snapshot of the whole presence (about 110 KB) fits the send buffer;
+    # the megabytes of diffs below do not, once the kernel's own buffer is
+    # pinned small (listen ... sndbuf= stops its autotuning).
+    server = nginx_factory(overrides={"presence_send_buffer": "256k"}, start=False)
+    listen = f"listen 127.0.0.1:{server.port};"
+    conf = server.conf.read_text()
+    assert listen in conf
+    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
+    server.start()
+    slow_client = PhoenixClient.connect(
+        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
+    )
+    slow = AdminView(server, client=slow_client, topics=("admin:cart_tracker",))
+    fast = AdminView(server, "fast")
+    crowd = Crowd(server)
+    tabs = [crowd.join(f"cart-{i}", {"page": "/", "items": bulky_items(0)}) for i in range(30)]
+    for round_no in range(1, 11):
+        for tab in tabs:
+            tab.update({"page": f"/round-{round_no}", "items": bulky_items(round_no)})
+    fast.wait_until(
+        lambda v: len(v.presences) == 30
+        and all(m["page"] == "/round-10" for ms in v.presences.values() for m in ms.values()),
+        timeout=15,
+        what="every shopper on /round-10",
+    )
+    # Megabytes of diffs went to an admin whose window was closed; once it
+    # reads again it must end on exactly the server's state.
+    slow.wait_until(lambda v: v.presences == fast.presences, timeout=15, what="the fast admin's state")
+    slow.client.heartbeat()
+    states = sum(1 for m in slow.client.received if m[3] == "presence_state")
+    assert states >= 2, f"the slow admin got {slow.diffs_seen} diffs and no resync: was the backlog bounded?"
+
+
+def test_admin_gets_a_snapshot_larger_than_the_send_buffer(tight):
+    # A valid configuration: presence_send_buffer (8k) >= presence_max_message.
+    # The presence of ten bulky shoppers (about 37 KB) is more than the send
+    # buffer holds, yet an admin that reads must still end on the exact state.
+    crowd = Crowd(tight)
+    for i in range(10):
+        crowd.join(f"cart-{i}", {"page": "/bulky", "items": bulky_items(i)})
+    admin = AdminView(tight, topics=("admin:cart_tracker",))
+    admin.wait_until(lambda v: len(v.presences) == 10, timeout=10, what="ten bulky shoppers")
+    for i in range(10):
+        [meta] = admin.metas(f"cart-{i}")
+        assert meta["items"] == bulky_items(i)
+
+
+def test_shopper_that_stops_reading_does_not_hold_up_the_worker(tight):
+    crowd = Crowd(tight)
+    probe = crowd.join("probe", {"page": "/"})
+    [worker] = tight.worker_pids()
+    rss_before = rss_bytes(worker)
+
+    flooder = PhoenixClient.connect(tight, tight.keys.shopper_token("flood"), rcvbuf=SLOW_READER_RCVBUF)
+    heartbeat = json.dumps([None, "1", "phoenix", "heartbeat", {}]).encode()
+    batch = b"".join(encode_frame(OP_TEXT, heartbeat) for _ in range(2000))
+    sock = flooder.ws.sock
+    sock.settimeout(2.0)
+    sent = 0
+    outcome = "still reading"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
+        try:
+            sock.sendall(batch)
+        except socket.timeout:
+            outcome = "stopped reading"
+            break
+        except (BrokenPipeError, ConnectionResetError):
+            outcome = "closed"
+            break
+        sent += len(batch)
+        probe.client.heartbeat(timeout=2)  # the worker keeps serving others
+
+    probe.client.heartbeat(timeout=2)
+    growth = rss_bytes(worker) - rss_before
+    assert outcome != "still reading", (
+        f"{sent} bytes of heartbeats sent without reading a reply: the server neither closed "
+        f"the connection nor stopped reading it (worker RSS grew {growth} bytes)"
+    )
+    assert growth < 16 * 1024 * 1024, f"worker RSS grew {growth} bytes ({outcome} after {sent} bytes)"
