@@ -224,7 +224,9 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"presence_jwt_leeway\" must be from 0 to 1h");
     return static_cast<char*>(NGX_CONF_ERROR);
   }
-  if (pmcf->node_name.len == 0) ngx_str_set(&pmcf->node_name, "local");
+  if (pmcf->node_name.len == 0) {
+    ngx_str_set(&pmcf->node_name, "local");  // a macro of two statements
+  }
   return NGX_CONF_OK;
 }
 

@@ -20,6 +20,27 @@ std::string ok_reply(const phoenix::Message& msg, const json& response = json::o
   return phoenix::encode_reply(msg.join_ref, msg.ref, msg.topic, "ok", response);
 }
 
+struct RefsOf {
+  std::optional<std::string> join_ref, ref;
+  std::string topic{kPhoenixTopic};
+};
+
+// The join_ref, ref and topic of a message that is a JSON array but not a
+// valid Phoenix message, as far as they are strings.
+RefsOf readable_refs(std::string_view text, phoenix::ParseError error) {
+  RefsOf refs;
+  // Only well-formed, bounded JSON is parsed a second time.
+  if (error != phoenix::ParseError::wrong_arity && error != phoenix::ParseError::bad_field_type) {
+    return refs;
+  }
+  json doc = json::parse(text, nullptr, false);
+  if (!doc.is_array()) return refs;
+  if (doc.size() > 0 && doc[0].is_string()) refs.join_ref = doc[0].get<std::string>();
+  if (doc.size() > 1 && doc[1].is_string()) refs.ref = doc[1].get<std::string>();
+  if (doc.size() > 2 && doc[2].is_string()) refs.topic = doc[2].get<std::string>();
+  return refs;
+}
+
 std::string_view track_error_reason(TrackError e) {
   switch (e) {
     case TrackError::region_full:
@@ -73,9 +94,10 @@ void ChannelSession::on_text(std::string_view text, Tracker& tracker, std::int64
                              std::vector<std::string>& out) {
   phoenix::Parsed parsed = phoenix::parse_message(text);
   if (parsed.error != phoenix::ParseError::none) {
-    // Nothing to reply to: answer on the socket's own topic so the client
-    // (and its logs) learn why, and keep the socket.
-    out.push_back(phoenix::encode_reply(std::nullopt, std::nullopt, kPhoenixTopic, "error",
+    // Answer with whatever refs can be read, so the client's push gets its
+    // error; the socket lives on.
+    RefsOf refs = readable_refs(text, parsed.error);
+    out.push_back(phoenix::encode_reply(refs.join_ref, refs.ref, refs.topic, "error",
                                         json{{"reason", "malformed message: " + parsed.reason}}));
     return;
   }

@@ -118,7 +118,8 @@ class Nginx:
         self.keys = Keys(run / "keys")
         (run / "htpasswd").write_text(ssha_entry(ADMIN_USER, ADMIN_PASSWORD))
         self.conf = prefix / "nginx.conf"
-        self.conf.write_text(render_config(self.port, workers, overrides, extra_http))
+        self._render = lambda: render_config(self.port, workers, overrides, extra_http)
+        self.conf.write_text(self._render())
         self.proc = None
 
     @property
@@ -131,7 +132,8 @@ class Nginx:
 
     @property
     def error_log(self):
-        return (self.prefix / ".run" / "logs" / "error.log").read_text(errors="replace")
+        path = self.prefix / ".run" / "logs" / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def command(self, *args):
         return [NGINX, "-p", f"{self.prefix}/", "-c", str(self.conf), *args]
@@ -139,18 +141,27 @@ class Nginx:
     def test_config(self):
         return subprocess.run(self.command("-t"), capture_output=True, text=True)
 
-    def start(self):
-        self.proc = subprocess.Popen(
-            self.command("-g", "daemon off;"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_for_port(self.port, self.proc)
-        except Exception:
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
-            self.stop()
-            raise RuntimeError(f"nginx failed to start: {err}\n{self.error_log}")
+    def start(self, attempts=5):
+        for attempt in range(attempts):
+            self.proc = subprocess.Popen(
+                self.command("-g", "daemon off;"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                wait_for_port(self.port, self.proc)
+                return self
+            except Exception:
+                exited = self.proc.poll() is not None
+                err = self.proc.stderr.read().decode(errors="replace") if exited else ""
+                self.stop()
+                # Another process took the free port between our probe and
+                # nginx's bind: take another one.
+                if "Address already in use" in err + self.error_log and attempt + 1 < attempts:
+                    self.port = free_port()
+                    self.conf.write_text(self._render())
+                    continue
+                raise RuntimeError(f"nginx failed to start: {err}\n{self.error_log}")
         return self
 
     def worker_pids(self):
