@@ -37,16 +37,23 @@ std::optional<std::string> decode_variant(std::string_view text, bool (*in_alpha
   }
 }
 
+std::string encode_variant(std::string_view bytes, int variant) {
+  // sodium_base64_encoded_len counts the terminating NUL libsodium writes.
+  std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), variant);
+  out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 std::string encode(std::string_view bytes) {
-  constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-  // sodium_base64_encoded_len counts the terminating NUL libsodium writes.
-  std::string out(sodium_base64_encoded_len(bytes.size(), kVariant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), kVariant);
-  out.pop_back();
-  return out;
+  return encode_variant(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::string encode_standard(std::string_view bytes) {
+  return encode_variant(bytes, sodium_base64_VARIANT_ORIGINAL);
 }
 
 std::optional<std::string> decode(std::string_view text) noexcept {

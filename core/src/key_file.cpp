@@ -22,6 +22,7 @@ constexpr std::string_view kBase64SecretPrefix = "base64:";
 constexpr std::string_view kPemBegin = "-----BEGIN ";
 constexpr std::string_view kPemEnd = "-----END ";
 constexpr std::string_view kPemDashes = "-----";
+constexpr std::size_t kPemLineChars = 64;  // RFC 7468
 
 // SubjectPublicKeyInfo { AlgorithmIdentifier { 1.3.101.112 }, BIT STRING (32 bytes) } (RFC 8410).
 constexpr std::array<unsigned char, 12> kSpkiPrefix = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
@@ -164,6 +165,19 @@ std::string parse_eddsa(std::string_view contents, Key& out) {
   return is_public ? parse_ed25519_public(*der, out) : parse_ed25519_private(*der, out);
 }
 
+std::string pem_block(std::string_view label, std::string_view der) {
+  const std::string body = base64url::encode_standard(der);
+  std::string out = std::string(kPemBegin) + std::string(label) + std::string(kPemDashes) + "\n";
+  for (std::size_t at = 0; at < body.size(); at += kPemLineChars) {
+    out += body.substr(at, kPemLineChars) + "\n";
+  }
+  return out + std::string(kPemEnd) + std::string(label) + std::string(kPemDashes) + "\n";
+}
+
+std::string_view as_chars(const unsigned char* bytes, std::size_t size) {
+  return {reinterpret_cast<const char*>(bytes), size};
+}
+
 std::string read_key_file(const std::string& path, std::string& out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
@@ -195,6 +209,20 @@ std::string read_key_file(const std::string& path, std::string& out) {
 }
 
 }  // namespace
+
+std::string ed25519_public_pem(const Key& key) {
+  std::string der(as_chars(kSpkiPrefix.data(), kSpkiPrefix.size()));
+  der += as_chars(key.public_key.data(), key.public_key.size());
+  return pem_block("PUBLIC KEY", der);
+}
+
+std::string ed25519_private_pem(const Key& key) {
+  if (key.alg != Alg::eddsa || key.signing_key.size() != kEd25519SigningKeyBytes) return {};
+  std::string der(as_chars(kPkcs8V1Prefix.data(), kPkcs8V1Prefix.size()));
+  Scrubbed scrub(der);
+  der += as_chars(key.signing_key.data(), kEd25519SeedBytes);  // the seed leads libsodium's key
+  return pem_block("PRIVATE KEY", der);
+}
 
 std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out) {
   if (!detail::sodium_ready()) return "libsodium failed to initialise";

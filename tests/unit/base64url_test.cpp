@@ -52,6 +52,8 @@ TEST(Base64url, RefusesImpossibleLengthsAndNonCanonicalBits) {
 }
 
 TEST(Base64url, StandardVariantTakesPemBodies) {
+  EXPECT_EQ(encode_standard("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(encode_standard("\xfb\xff\xbf"), "+/+/");
   EXPECT_EQ(decode_standard("Zm9v\r\nYmE=\n"), std::string("fooba"));
   EXPECT_EQ(decode_standard("+/+/"), std::string("\xfb\xff\xbf"));
   EXPECT_EQ(decode_standard("-_-_"), std::nullopt);

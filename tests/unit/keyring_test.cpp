@@ -203,6 +203,17 @@ TEST(KeyFile, RefusesAPublicKeyOffTheCurve) {
               HasSubstr("not a valid curve point"));
 }
 
+TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
+  const Key priv = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  EXPECT_EQ(ed25519_private_pem(priv), read_data("ed25519_private.pem"));
+  EXPECT_EQ(ed25519_public_pem(priv), read_data("ed25519_public.pem"));
+  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  EXPECT_EQ(ed25519_private_pem(pub), "");
+  Key back;
+  ASSERT_EQ(parse_key("", Alg::eddsa, ed25519_private_pem(priv), back), "");
+  EXPECT_EQ(bytes_of(back.signing_key), bytes_of(priv.signing_key));
+}
+
 TEST(KeyRing, LoadsFilesAndReportsTheirErrors) {
   KeyRing ring;
   EXPECT_EQ(ring.load_file("", Alg::hs256, data_path("hs256.key")), "");

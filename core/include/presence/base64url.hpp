@@ -16,6 +16,9 @@ std::string encode(std::string_view bytes);
 // (4n+1) or non-canonical trailing bits.
 std::optional<std::string> decode(std::string_view text) noexcept;
 
+// Standard alphabet with '=' padding, as PEM bodies use it.
+std::string encode_standard(std::string_view bytes);
+
 // Standard alphabet with '=' padding; ASCII whitespace (PEM line breaks) is skipped.
 std::optional<std::string> decode_standard(std::string_view text) noexcept;
 

@@ -82,6 +82,11 @@ std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, 
 // The same from a file; errors name the path.
 std::string load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out);
 
+// An EdDSA key as the PEM texts above ("PUBLIC KEY"; PKCS#8 v1 "PRIVATE KEY",
+// empty when the key cannot sign), for `presence-token genkey`.
+std::string ed25519_public_pem(const Key& key);
+std::string ed25519_private_pem(const Key& key);
+
 // The configured keys of one endpoint. Filled at configuration time, then only
 // read: find() and jwt::verify() take no lock and allocate nothing shared.
 class KeyRing {
