@@ -25,6 +25,9 @@ struct ProcessUsage {
   std::uint64_t vm_rss_kb = 0;
   std::uint64_t rss_anon_kb = 0;
   std::uint64_t rss_shmem_kb = 0;
+  // Proportional set size: a page shared by n processes counts 1/n in each, so the sum over
+  // nginx's processes counts the touched zone pages once.
+  std::uint64_t pss_kb = 0;
   std::uint64_t cpu_ticks = 0;  // utime + stime
 };
 
@@ -38,6 +41,7 @@ struct NginxSample {
   std::uint64_t vm_rss_kb() const noexcept;
   std::uint64_t rss_anon_kb() const noexcept;
   std::uint64_t rss_shmem_kb() const noexcept;
+  std::uint64_t pss_kb() const noexcept;
   double cpu_s() const noexcept;
   nlohmann::json to_json() const;
 };

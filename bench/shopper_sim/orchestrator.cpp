@@ -45,6 +45,7 @@ struct Worker {
   int fd = -1;
   std::string buffer;
   std::optional<Progress> progress;
+  std::uint64_t rounds = 0;  // progress lines received
   std::optional<WorkerReport> report;
 };
 
@@ -76,6 +77,7 @@ bool drain_pipe(Worker& w, std::vector<std::string>& errors) {
     w.buffer.erase(0, eol + 1);
     if (line.is_object() && line.contains("progress")) {
       w.progress = Progress::from_json(line["progress"]);
+      ++w.rounds;
     } else if (line.is_object() && line.contains("report")) {
       w.report = WorkerReport::from_json(line["report"]);
       if (!w.report) errors.push_back("worker " + std::to_string(w.pid) + " sent a bad report");
@@ -228,8 +230,8 @@ int run_simulation(const Options& options) {
   const std::int64_t deadline =
       start + seconds_to_ns(options.duration_s + options.drain_s + kWorkerGraceS);
   const std::int64_t progress_every = seconds_to_ns(options.progress_interval_s);
-  std::int64_t next_progress = start + progress_every;
   std::int64_t last_progress = start;
+  std::uint64_t printed_rounds = 0;
   Progress previous;
   bool forwarded = false;
   bool killed = false;
@@ -266,8 +268,14 @@ int run_simulation(const Options& options) {
         }
       }
     }
-    if (now >= next_progress) {
-      next_progress += progress_every;
+    // A line once every running worker has sent its next snapshot, so the rates compare like
+    // with like; a worker that falls silent delays it by at most one more interval.
+    bool all_reported = true;
+    for (const Worker& w : workers)
+      all_reported = all_reported && (w.fd < 0 || w.rounds > printed_rounds);
+    if ((all_reported && now - last_progress >= progress_every / 2) ||
+        now - last_progress >= 2 * progress_every) {
+      ++printed_rounds;
       const Tally t = tally(workers);
       const double dt = ns_to_seconds(now - last_progress);
       if (dt > 0 && t.sum.joined >= previous.joined) {
