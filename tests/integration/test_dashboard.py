@@ -118,7 +118,7 @@ def assert_shown(step, expected, within_ms=None):
     observed = {key: step["observed"][key] for key in expected}
     assert step["matched"], f"dashboard showed {observed}, expected {expected}"
     assert observed == expected
-    assert step["observed"]["state"] == "live"
+    assert step["observed"]["state"] == "live", f"connection state {step['observed']['state']}"
     if within_ms is not None:
         assert step["elapsed_ms"] < within_ms, f"shown after {step['elapsed_ms']} ms"
 
@@ -291,6 +291,8 @@ def test_dashboard_renews_its_token_and_stays_live(nginx_factory, node_env):
     ]
 
     result = run_script(node_env, "dashboard_scenario.js", scenario(server, steps))
+    # Shown by pytest when an assertion below fails.
+    print("states", result["states"], "sockets", result["sockets"], "grants", result["token_responses"])
 
     assert result["status"] == 200
     assert result["errors"] == []
