@@ -358,6 +358,7 @@ def test_dashboard_under_load_screenshot(nginx, node_env):
     # Shoppers arrive in waves, so the chart has a history to draw.
     waves = [connections[i : i + 50] for i in range(0, len(connections), 50)]
     steps = [{"connect": wave, "sleep_ms": 1000} for wave in waves[:-1]]
+    steps[0]["click"] = "#recent-toggle"
     ARTIFACTS.mkdir(exist_ok=True)
     laptop, phone = ARTIFACTS / "dashboard.png", ARTIFACTS / "dashboard-phone.png"
     expected = dashboard_figures(connections)
@@ -371,6 +372,7 @@ def test_dashboard_under_load_screenshot(nginx, node_env):
     assert expected["otherPages"] > 0
     assert_shown(result["steps"][-2], expected)
     assert_shown(result["steps"][-1], expected)
+    assert len(result["steps"][-1]["observed"]["recentCarts"]) == RECENT_CARTS
     for png in (laptop, phone):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
