@@ -92,6 +92,13 @@ def test_carts_sum_qty_by_product_and_size(nginx, stats_view):
     assert stats_view.stats["carts"] == {"air-max-90": {"10": 5, "10.5": 1}, "pegasus": {"9": 1}}
 
 
+def test_carts_sum_two_lines_of_the_same_product_and_size(nginx, stats_view):
+    crowd = Crowd(nginx)
+    crowd.join("cart-a", {"page": "/", "items": [item("air-max-90", "10", 2), item("air-max-90", "10", 3)]})
+    stats_view.wait_until(lambda v: v.stats and v.stats["shoppers"] == 1, what="one shopper")
+    assert stats_view.stats["carts"] == {"air-max-90": {"10": 5}}
+
+
 def test_cart_is_its_most_recently_updated_meta(nginx, stats_view):
     tab1 = Shopper(nginx, "cart-a", {"page": "/", "items": [item("air-max-90", "10")]})
     tab2 = Shopper(nginx, "cart-a", {"page": "/", "items": [item("pegasus", "9", 2)]})

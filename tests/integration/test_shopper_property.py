@@ -21,6 +21,9 @@ items = st.lists(
         }
     ),
     max_size=3,
+    # The contract does not say whether two lines of one product and size
+    # stay two lines or merge into one; the model leaves that case out.
+    unique_by=lambda line: (line["product"], line["size"]),
 )
 meta = st.fixed_dictionaries({"page": st.sampled_from(PAGES), "items": items})
 operation = st.one_of(

@@ -97,7 +97,7 @@ def test_shopper_that_stops_reading_does_not_hold_up_the_worker(tight):
     sent = 0
     outcome = "still reading"
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
+    while time.monotonic() < deadline:
         try:
             sock.sendall(batch)
         except socket.timeout:
@@ -112,7 +112,7 @@ def test_shopper_that_stops_reading_does_not_hold_up_the_worker(tight):
     probe.client.heartbeat(timeout=2)
     growth = rss_bytes(worker) - rss_before
     assert outcome != "still reading", (
-        f"{sent} bytes of heartbeats sent without reading a reply: the server neither closed "
-        f"the connection nor stopped reading it (worker RSS grew {growth} bytes)"
+        f"{sent} bytes of heartbeats sent in 20 s without reading a reply: the server neither "
+        f"closed the connection nor stopped reading it (worker RSS grew {growth} bytes)"
     )
     assert growth < 16 * 1024 * 1024, f"worker RSS grew {growth} bytes ({outcome} after {sent} bytes)"
