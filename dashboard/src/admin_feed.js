@@ -22,10 +22,10 @@ const TOKEN_RETRY_MS = [250, 1000, 2000, 5000];
 
 // One socket, its channel and the token it was opened with.
 class Link {
-  constructor(endpoint, topic, grant, socketOptions) {
+  constructor(endpoint, topic, grant) {
     this.grant = grant;
     this.dropped = false;
-    this.socket = new Socket(endpoint, { ...socketOptions, params: { token: grant.token } });
+    this.socket = new Socket(endpoint, { params: { token: grant.token } });
     this.channel = this.socket.channel(topic, {});
   }
 
@@ -43,13 +43,12 @@ class Link {
 export class AdminFeed {
   // handlers: {event: payload => void} for the channel's pushes, delivered
   // from one socket at a time; onState(state, detail) on every state change.
-  constructor({ endpoint, tokenUrl, topic, handlers, onState, socketOptions = {} }) {
+  constructor({ endpoint, tokenUrl, topic, handlers, onState }) {
     this.endpoint = endpoint;
     this.tokenUrl = tokenUrl;
     this.topic = topic;
     this.handlers = handlers;
     this.onState = onState;
-    this.socketOptions = socketOptions;
     this.current = null;
     this.pending = null;
     this.renewTimer = null;
@@ -108,7 +107,7 @@ export class AdminFeed {
 
   open(grant) {
     this.pending?.drop();
-    const link = new Link(this.endpoint, this.topic, grant, this.socketOptions);
+    const link = new Link(this.endpoint, this.topic, grant);
     this.pending = link;
     for (const [event, handler] of Object.entries(this.handlers)) {
       link.channel.on(event, (payload) => {

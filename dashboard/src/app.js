@@ -46,7 +46,7 @@ const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-d
 let latest = null; // the newest stats not drawn yet
 let lastUpdateMs = null;
 let frameRequested = false;
-let recent = null; // {feed, carts, changed} while the recent carts are shown
+let recent = null; // {feed, carts} while the recent carts are shown
 
 function requestFrame() {
   if (frameRequested) return;
@@ -66,11 +66,13 @@ function drawFrame() {
   if (recent) renderRecentCarts(view.recentCarts, view.recentCaption, recent.carts.view(), now);
 }
 
+const countOf = (value) => (Number.isFinite(value) && value > 0 ? value : 0);
+
 function drawStats(stats) {
   const nodes = Array.isArray(stats.nodes) ? stats.nodes.map(String) : [];
   const carts = cartsView(stats.carts);
-  view.shoppers.textContent = formatCount(stats.shoppers);
-  view.connections.textContent = formatCount(stats.connections);
+  view.shoppers.textContent = formatCount(countOf(stats.shoppers));
+  view.connections.textContent = formatCount(countOf(stats.connections));
   view.shoes.textContent = formatCount(carts.total);
   view.nodeCount.textContent = formatCount(nodes.length);
   view.nodeNames.textContent = nodes.join(", ");
@@ -90,7 +92,7 @@ function drawUpdated(now) {
 function onStats(stats) {
   if (!stats || typeof stats !== "object") return;
   lastUpdateMs = Date.now();
-  history.record(lastUpdateMs, Number(stats.shoppers) || 0);
+  history.record(lastUpdateMs, countOf(stats.shoppers));
   latest = stats;
   requestFrame();
 }

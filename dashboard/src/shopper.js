@@ -25,6 +25,7 @@ export const MAX_QTY = 99;
 // Backoff when no token could be had, by attempt.
 const TOKEN_RETRY_MS = [500, 1000, 2000, 5000, 10000, 30000];
 const NAVIGATION_EVENT = "presence:navigate";
+let historyWatched = false;
 
 const encoder = new TextEncoder();
 const byteLength = (text) => encoder.encode(text).length;
@@ -47,9 +48,10 @@ export function normalizePage(page) {
 }
 
 // The cart as the server accepts it: items with a product of 1 to 64 bytes
-// and a size of at most 16 bytes are kept, qty is clamped to 1..99, and only
-// the first 100 items go. An item the server would refuse is left out, so
-// one bad item does not get the whole update refused.
+// and a size of at most 16 bytes; qty defaults to 1, an item with less than
+// one shoe is not in the cart, and more than 99 count as 99; only the first
+// 100 items go. An item the server would refuse is left out, so one bad item
+// does not get the whole update refused.
 export function normalizeItems(items) {
   const out = [];
   for (const item of Array.isArray(items) ? items : []) {
@@ -57,9 +59,10 @@ export function normalizeItems(items) {
     if (!item || typeof item !== "object") continue;
     const product = String(item.product ?? "");
     const size = String(item.size ?? "");
+    const qty = Math.trunc(Number(item.qty ?? MIN_QTY));
     if (product === "" || byteLength(product) > MAX_PRODUCT_BYTES || byteLength(size) > MAX_SIZE_BYTES) continue;
-    const qty = Math.trunc(Number(item.qty ?? 1));
-    out.push({ product, size, qty: Number.isFinite(qty) ? Math.min(MAX_QTY, Math.max(MIN_QTY, qty)) : MIN_QTY });
+    if (!(qty >= MIN_QTY)) continue;
+    out.push({ product, size, qty: Math.min(MAX_QTY, qty) });
   }
   return out;
 }
@@ -67,8 +70,8 @@ export function normalizeItems(items) {
 // history.pushState/replaceState fire no event of their own: wrap them once
 // so any router's navigation is seen.
 function watchHistory() {
-  if (history[NAVIGATION_EVENT]) return;
-  history[NAVIGATION_EVENT] = true;
+  if (historyWatched) return;
+  historyWatched = true;
   for (const method of ["pushState", "replaceState"]) {
     const original = history[method];
     history[method] = function (...args) {

@@ -442,17 +442,23 @@ def random_stats(rng, pages, products, sizes):
     }
 
 
-def test_views_are_bounded_top_n_and_fast_enough_for_a_big_launch(tmp_path, node_env):
-    """The dashboard's views match a plain reference (sort everything, take
-    the top) on random stats full of ties, and stay well inside a frame for
-    the stats of a launch with thousands of pages and products."""
-    bundle = tmp_path / "views.cjs"
+def bundle_for_node(source, tmp_path):
+    """A dashboard source file as a CommonJS module node can require."""
+    bundle = tmp_path / (Path(source).stem + ".cjs")
     build = subprocess.run(
-        [str(ESBUILD), str(REPO / "dashboard" / "src" / "views.js"), "--bundle", "--format=cjs", f"--outfile={bundle}"],
+        [str(ESBUILD), str(REPO / "dashboard" / "src" / source), "--bundle", "--platform=node", f"--outfile={bundle}"],
         capture_output=True,
         text=True,
     )
     assert build.returncode == 0, build.stderr
+    return bundle
+
+
+def test_views_are_bounded_top_n_and_fast_enough_for_a_big_launch(tmp_path, node_env):
+    """The dashboard's views match a plain reference (sort everything, take
+    the top) on random stats full of ties, and stay well inside a frame for
+    the stats of a launch with thousands of pages and products."""
+    bundle = bundle_for_node("views.js", tmp_path)
     rng = random.Random(2026)
     cases = [random_stats(rng, rng.randint(0, 30), rng.randint(0, 20), rng.randint(1, 20)) for _ in range(300)]
     launch = random_stats(rng, 5000, 2000, 10)
@@ -469,3 +475,64 @@ def test_views_are_bounded_top_n_and_fast_enough_for_a_big_launch(tmp_path, node
     assert len(shown["carts"]["rows"]) == TOP_PRODUCTS and len(shown["carts"]["sizes"]) <= MAX_SIZE_COLUMNS
     assert result["pages_ms"] < FRAME_BUDGET_MS, result["pages_ms"]
     assert result["carts_ms"] < FRAME_BUDGET_MS, result["carts_ms"]
+
+
+# The contract's bounds on a presence (CONTRACT.md section 3).
+MAX_PAGE_BYTES = 256
+MAX_ITEMS = 100
+MAX_PRODUCT_BYTES = 64
+MAX_SIZE_BYTES = 16
+MAX_QTY = 99
+
+
+def test_shopper_js_sends_only_what_the_contract_accepts(tmp_path, node_env):
+    """shopper.js cuts the page to its bound, leaves out the items the server
+    would refuse (so one bad item never gets a whole update refused) and
+    counts more than 99 shoes as 99: every bound holds at its limit and gives
+    one past it."""
+    bundle = bundle_for_node("shopper.js", tmp_path)
+    page_at_limit = "/" + "p" * (MAX_PAGE_BYTES - 1)
+    # Two-byte characters: one past the limit must not be cut inside one.
+    wide_page = "/" + "é" * MAX_PAGE_BYTES
+    items_at_limit = [item(f"shoe-{n}", "10") for n in range(MAX_ITEMS)]
+    product_at_limit, size_at_limit = "p" * MAX_PRODUCT_BYTES, "s" * MAX_SIZE_BYTES
+    calls = [
+        {"fn": "normalizePage", "args": [page_at_limit]},
+        {"fn": "normalizePage", "args": [page_at_limit + "x"]},
+        {"fn": "normalizePage", "args": [wide_page]},
+        {"fn": "normalizeItems", "args": [items_at_limit]},
+        {"fn": "normalizeItems", "args": [items_at_limit + [item("one-too-many", "10")]]},
+        {
+            "fn": "normalizeItems",
+            "args": [
+                [
+                    item(product_at_limit, size_at_limit),
+                    item(product_at_limit + "p", "10"),
+                    item("ok", size_at_limit + "s"),
+                    item("", "10"),
+                    {"product": "no-qty", "size": 9},
+                    item("max", "10", MAX_QTY),
+                    item("over", "10", MAX_QTY + 1),
+                    item("none", "10", 0),
+                    item("a-few", "10", 2.7),
+                    {"product": "what", "size": "10", "qty": "many"},
+                ]
+            ],
+        },
+    ]
+
+    results = run_script(node_env, "call_exports.js", {"bundle": str(bundle), "calls": calls})["results"]
+
+    assert results[0] == page_at_limit
+    assert results[1] == page_at_limit
+    assert wide_page.startswith(results[2])
+    assert len(results[2].encode()) <= MAX_PAGE_BYTES < len(results[2].encode()) + len("é".encode())
+    assert results[3] == items_at_limit
+    assert results[4] == items_at_limit
+    assert results[5] == [
+        item(product_at_limit, size_at_limit),
+        item("no-qty", "9"),
+        item("max", "10", MAX_QTY),
+        item("over", "10", MAX_QTY),
+        item("a-few", "10", 2),
+    ]
