@@ -27,6 +27,7 @@ async function main({ url, ws_url: wsUrl, user, password, product, size, shopper
     await Promise.all(shoppers.map((shopper) => shopper.join()));
     const dashboard = await openDashboard(browser, { url, user, password });
     const errors = dashboard.traffic.errors;
+    if (dashboard.status !== 200) return { dashboard_status: dashboard.status, errors };
     const live = await waitFor(async () => {
       const seen = await readDashboard(dashboard.page);
       return seen.state === "live" && seen.updatedAt !== null;
