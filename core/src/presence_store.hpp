@@ -1,0 +1,143 @@
+// In-region operations on the tracker's records, called with the lock held:
+// interning, meta insertion and removal, visibility, aggregates, the change log
+// and the tombstone log. Every step is bounded and allocates no process memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "change_log.hpp"
+#include "presence/tracker_types.hpp"
+#include "tracker_layout.hpp"
+
+namespace presence::shm {
+
+inline constexpr std::uint8_t kMetaVisible = 2;
+
+// Deterministic "most recently updated first" order of a key's metas.
+bool more_recent(const MetaRecord& a, std::uint64_t a_tag, const MetaRecord& b,
+                 std::uint64_t b_tag) noexcept;
+
+class PresenceStore {
+ public:
+  explicit PresenceStore(std::byte* base) noexcept
+      : base_(base),
+        h_(*reinterpret_cast<Header*>(base)),
+        arena_(base, h_.arena),
+        log_(base, h_.log) {}
+
+  Header& header() noexcept { return h_; }
+  Arena& arena() noexcept { return arena_; }
+  ChangeLog& log() noexcept { return log_; }
+  std::byte* base() noexcept { return base_; }
+  template <class T>
+  T& at(Offset off) const noexcept {
+    return *reinterpret_cast<T*>(base_ + off);
+  }
+
+  struct NewMeta {
+    std::uint16_t replica;
+    std::uint16_t owner;  // slot + 1, 0 for remote
+    std::uint64_t conn;
+    std::uint64_t clock;
+    std::uint64_t prev_clock;
+    std::uint64_t lineage;
+    std::int64_t page_loaded_at_ms;
+    std::int64_t updated_at_ms;
+  };
+  // Stores a meta; visible when its replica is up (and `show` is set): then
+  // counted and logged as a join. `replacing` lets an update exceed the key bound by one.
+  TrackError insert(std::string_view topic, std::string_view key, const CartMeta& meta,
+                    const NewMeta& fields, bool show, bool replacing, Offset* out) noexcept;
+  // Removes a meta, logging a leave if it was visible.
+  void remove(Offset meta) noexcept;
+  void set_visible(Offset meta, bool visible) noexcept;
+
+  Offset find_topic(std::string_view name) noexcept;
+  Offset find_key(Offset topic, std::string_view key) noexcept;
+  Offset find_lineage(std::uint16_t replica, std::uint64_t lineage) noexcept;
+  // The live meta a handle names, or 0.
+  Offset resolve(MetaHandle handle) noexcept;
+  MetaHandle handle_of(Offset meta) noexcept;
+
+  // Owner slots: find or claim (returns slot + 1, 0 when all are taken).
+  std::uint16_t claim_owner(std::uint32_t pid, std::uint16_t hint) noexcept;
+  std::uint16_t find_owner(std::uint32_t pid) noexcept;
+
+  std::uint64_t tag_of(const MetaRecord& m) noexcept { return h_.replicas[m.replica].tag; }
+  std::size_t record_size(const MetaRecord& m) noexcept;
+  template <class Sink>
+  void write_record(const MetaRecord& m, ChangeKind kind, std::uint64_t seq, Sink& sink) noexcept;
+  void remember_removal(std::uint64_t event_clock, const MetaRecord& m) noexcept;
+  void bump_stats_version() noexcept;
+
+  // Linking used by insert and by the repair rebuild.
+  void link_lineage(Offset meta) noexcept;
+  void link_replica(Offset meta) noexcept;
+  void link_owner(Offset meta) noexcept;
+  void link_key(Offset meta) noexcept;
+  void link_intern(Offset rec) noexcept;
+  void link_key_record(Offset key) noexcept;
+  void link_topic(Offset topic) noexcept;
+  Offset cart_of(const KeyRecord& key) noexcept;
+  void add_cart(Offset meta, bool add) noexcept;
+  void count_visible(Offset meta, bool add) noexcept;
+
+  std::uint32_t intern_hash(Offset topic, InternKind kind, std::string_view bytes) noexcept;
+  std::uint32_t key_hash(Offset topic, std::string_view key) noexcept;
+
+ private:
+  Offset acquire_topic(std::string_view name) noexcept;
+  void drop_topic_if_unused(Offset topic) noexcept;
+  Offset acquire_key(Offset topic, std::string_view key) noexcept;
+  void drop_key_if_unused(Offset key) noexcept;
+  Offset acquire_intern(Offset topic, InternKind kind, std::string_view bytes,
+                        std::uint8_t split) noexcept;
+  void release_intern(Offset rec) noexcept;
+  void release_parts(Offset topic, Offset key, Offset page, const ItemRef* items,
+                     std::size_t count) noexcept;
+  void unlink_meta(Offset meta) noexcept;
+  void log_change(ChangeKind kind, Offset meta) noexcept;
+
+  std::byte* base_;
+  Header& h_;
+  Arena arena_;
+  ChangeLog log_;
+};
+
+template <class Sink>
+void PresenceStore::write_record(const MetaRecord& m, ChangeKind kind, std::uint64_t seq,
+                                 Sink& sink) noexcept {
+  auto& key = at<KeyRecord>(m.key);
+  auto& topic = at<TopicRecord>(key.topic);
+  RecordHead head{};
+  head.bytes = static_cast<std::uint32_t>(record_size(m));
+  head.kind = kind == ChangeKind::join ? 0 : 1;
+  head.topic_len = topic.len;
+  head.key_len = key.len;
+  head.page_len = m.page != 0 ? at<InternRecord>(m.page).len : 0;
+  head.item_count = m.item_count;
+  head.seq = seq;
+  head.tag = tag_of(m);
+  head.clock = m.clock;
+  head.prev_clock = m.prev_clock;
+  head.lineage = m.lineage;
+  head.page_loaded_at_ms = m.page_loaded_at_ms;
+  head.updated_at_ms = m.updated_at_ms;
+  sink.put(&head, sizeof head);
+  sink.put(topic.bytes(), topic.len);
+  sink.put(key.bytes(), key.len);
+  if (m.page != 0) sink.put(at<InternRecord>(m.page).bytes(), head.page_len);
+  const ItemRef* items = const_cast<MetaRecord&>(m).items();
+  for (std::size_t i = 0; i < m.item_count; ++i) {
+    auto& item = at<InternRecord>(items[i].item);
+    const std::uint8_t item_head[kItemHeadBytes] = {
+        item.split, static_cast<std::uint8_t>(item.len - item.split),
+        static_cast<std::uint8_t>(items[i].qty)};
+    sink.put(item_head, sizeof item_head);
+    sink.put(item.bytes(), item.len);
+  }
+}
+
+}  // namespace presence::shm

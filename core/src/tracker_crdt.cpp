@@ -1,0 +1,334 @@
+// The replication surface of the tracker (Phoenix.Tracker.State semantics):
+// context, delta and full-state extraction, merge in O(size of the delta), and
+// replicas going down, up, or permanently down.
+#include <algorithm>
+#include <cstring>
+
+#include "causal_context.hpp"
+#include "change_record.hpp"
+#include "locked_copy.hpp"
+#include "presence/crash_hook.hpp"
+#include "presence/phx_ref.hpp"
+#include "presence/tracker.hpp"
+
+namespace presence {
+
+using shm::Offset;
+using shm::PresenceStore;
+
+namespace {
+
+ReplicaName name_of(const shm::ReplicaSlot& slot) {
+  return ReplicaName{std::string(slot.name.data(), slot.name_len), slot.generation};
+}
+
+bool same_name(const shm::ReplicaSlot& slot, const ReplicaName& name) {
+  return slot.generation == name.generation && slot.name_len == name.node.size() &&
+         std::memcmp(slot.name.data(), name.node.data(), name.node.size()) == 0;
+}
+
+int find_replica(shm::Header& h, const ReplicaName& name) {
+  for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+    if (h.replicas[i].state != ReplicaState{} && same_name(h.replicas[i], name)) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// A new slot for `name`: an unused one, else one whose replica was permdown.
+int add_replica(shm::Header& h, const ReplicaName& name) {
+  int slot = -1;
+  for (std::size_t i = 1; i < kMaxReplicas && slot < 0; ++i) {
+    if (h.replicas[i].state == ReplicaState{}) slot = static_cast<int>(i);
+  }
+  for (std::size_t i = 1; i < kMaxReplicas && slot < 0; ++i) {
+    if (h.replicas[i].state == ReplicaState::permdown && h.replicas[i].metas == 0) {
+      slot = static_cast<int>(i);
+    }
+  }
+  if (slot < 0) return -1;
+  auto& r = h.replicas[static_cast<std::size_t>(slot)];
+  r = shm::ReplicaSlot{};
+  r.state = ReplicaState::up;
+  r.name_len = static_cast<std::uint8_t>(name.node.size());
+  std::memcpy(r.name.data(), name.node.data(), name.node.size());
+  r.generation = name.generation;
+  r.tag = replica_tag(name);
+  return slot;
+}
+
+// The copy taken for an extraction: this head, then join records, then tombstones.
+struct ExtractHead {
+  std::uint64_t to;
+  std::uint32_t join_bytes;
+  std::uint32_t leaves;
+  std::uint8_t full_state;
+};
+
+bool valid_join(const DeltaJoin& j, const Delta& d) {
+  const bool meta_ok = j.meta.page.size() <= kMaxPageBytes && j.meta.items.size() <= kMaxItems &&
+                       std::all_of(j.meta.items.begin(), j.meta.items.end(), [](const CartItem& i) {
+                         return !i.product.empty() && i.product.size() <= kMaxProductBytes &&
+                                i.size.size() <= kMaxSizeBytes && i.qty >= kMinQty &&
+                                i.qty <= kMaxQty;
+                       });
+  return meta_ok && !j.topic.empty() && j.topic.size() <= kMaxTopicBytes && !j.key.empty() &&
+         j.key.size() <= kMaxKeyBytes && j.clock > d.from && j.clock <= d.to && j.lineage >= 1 &&
+         j.lineage <= j.clock && j.prev_clock < j.clock;
+}
+
+bool valid_delta(const Delta& d) {
+  if (d.origin.node.empty() || d.origin.node.size() > kMaxNodeNameBytes || d.to < d.from) {
+    return false;
+  }
+  if (d.full_state && (d.from != 0 || !d.leaves.empty())) return false;
+  return std::all_of(d.joins.begin(), d.joins.end(),
+                     [&](const DeltaJoin& j) { return valid_join(j, d); }) &&
+         std::all_of(d.leaves.begin(), d.leaves.end(), [&](const DeltaLeave& l) {
+           return l.clock >= 1 && l.clock <= d.to && l.lineage >= 1 && l.lineage <= l.clock;
+         });
+}
+
+}  // namespace
+
+ReplicaName Tracker::local_replica() {
+  shm::Locked locked(base_, lock_);
+  return name_of(header().replicas[shm::kLocalReplica]);
+}
+
+CausalContext Tracker::context() {
+  auto& buf = shm::scratch_buffer();
+  constexpr std::size_t kBytes = sizeof(shm::ReplicaSlot) * kMaxReplicas;
+  shm::copy_locked(
+      base_, lock_, buf, [](PresenceStore&) { return kBytes; },
+      [](PresenceStore& s, std::byte* dst) {
+        std::memcpy(dst, s.header().replicas.data(), kBytes);
+      });
+  CausalContext out;
+  for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+    shm::ReplicaSlot slot;
+    std::memcpy(&slot, buf.data() + i * sizeof slot, sizeof slot);
+    if (slot.state == ReplicaState{}) continue;
+    ReplicaContext c{name_of(slot), slot.state, slot.clock, {}};
+    for (std::size_t r = 0; r < slot.cloud_len; ++r) {
+      c.cloud.push_back(ClockRange{slot.cloud[r].first, slot.cloud[r].last});
+    }
+    out.replicas.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remote_clock) {
+  auto& buf = shm::scratch_buffer();
+  ExtractHead head{};
+  ReplicaName origin;
+  auto tombstones = [](PresenceStore& s) {
+    return reinterpret_cast<shm::Tombstone*>(s.base() + s.header().tombs);
+  };
+  // Tombstones newer than the remote clock, newest first; stops at the first older one.
+  auto for_new_tombs = [&](PresenceStore& s, auto&& f) {
+    const auto& h = s.header();
+    const std::uint64_t oldest =
+        h.tomb_count > h.tomb_capacity ? h.tomb_count - h.tomb_capacity : 0;
+    for (std::uint64_t i = h.tomb_count; i > oldest; --i) {
+      const shm::Tombstone& t = tombstones(s)[(i - 1) % h.tomb_capacity];
+      if (t.event_clock <= remote_clock) break;
+      if (t.removed_clock <= remote_clock) f(t);
+    }
+  };
+  auto for_joins = [&](PresenceStore& s, auto&& f) {
+    const auto& local = s.header().replicas[shm::kLocalReplica];
+    for (Offset m = local.meta_tail; m != 0; m = s.at<shm::MetaRecord>(m).replica_prev) {
+      const auto& rec = s.at<shm::MetaRecord>(m);
+      if (head.full_state == 0 && rec.clock <= remote_clock) break;
+      f(rec);
+    }
+  };
+  const std::size_t bytes = shm::copy_locked(
+      base, lock, buf,
+      [&](PresenceStore& s) {
+        const auto& h = s.header();
+        const auto& local = h.replicas[shm::kLocalReplica];
+        origin = name_of(local);
+        head = ExtractHead{};
+        head.to = local.clock;
+        head.full_state = want_full || remote_clock > local.clock || remote_clock < h.tomb_floor;
+        std::size_t need = sizeof head;
+        for_joins(s, [&](const shm::MetaRecord& m) { need += s.record_size(m); });
+        if (head.full_state == 0) {
+          for_new_tombs(s, [&](const shm::Tombstone&) { need += sizeof(shm::Tombstone); });
+        }
+        return need;
+      },
+      [&](PresenceStore& s, std::byte* dst) {
+        shm::LinearSink sink{dst + sizeof head};
+        for_joins(s, [&](const shm::MetaRecord& m) {
+          head.join_bytes += static_cast<std::uint32_t>(s.record_size(m));
+          s.write_record(m, ChangeKind::join, 0, sink);
+        });
+        if (head.full_state == 0) {
+          for_new_tombs(s, [&](const shm::Tombstone& t) {
+            ++head.leaves;
+            sink.put(&t, sizeof t);
+          });
+        }
+        std::memcpy(dst, &head, sizeof head);
+      });
+  Delta d;
+  d.origin = std::move(origin);
+  if (bytes < sizeof head) return d;
+  d.full_state = head.full_state != 0;
+  d.from = d.full_state ? 0 : remote_clock;
+  d.to = head.to;
+  const std::byte* p = buf.data() + sizeof head;
+  std::size_t left = head.join_bytes;
+  shm::DecodedRecord r;
+  while (left > 0) {
+    const std::size_t n = shm::decode_record(p, left, r);
+    if (n == 0) break;
+    p += n;
+    left -= n;
+    d.joins.push_back(DeltaJoin{std::move(r.topic), std::move(r.key), r.clock, r.prev_clock,
+                                r.lineage, std::move(r.meta), r.page_loaded_at_ms,
+                                r.updated_at_ms});
+  }
+  std::reverse(d.joins.begin(), d.joins.end());  // oldest first
+  for (std::uint32_t i = 0; i < head.leaves; ++i) {
+    shm::Tombstone t;
+    std::memcpy(&t, p, sizeof t);
+    p += sizeof t;
+    d.leaves.push_back(DeltaLeave{t.removed_clock, t.lineage});
+  }
+  std::reverse(d.leaves.begin(), d.leaves.end());
+  return d;
+}
+
+}  // namespace
+
+Delta Tracker::extract_delta(std::uint64_t remote_clock) {
+  return extract(base_, lock_, false, remote_clock);
+}
+
+Delta Tracker::extract_full_state() {
+  return extract(base_, lock_, true, 0);
+}
+
+MergeStatus Tracker::merge(const Delta& d) {
+  if (!valid_delta(d)) return MergeStatus::invalid_argument;
+  // Sorted before locking: a full state drops the origin's metas it does not list.
+  std::vector<std::uint64_t> listed;
+  if (d.full_state) {
+    listed.reserve(d.joins.size());
+    for (const DeltaJoin& j : d.joins) listed.push_back(j.clock);
+    std::sort(listed.begin(), listed.end());
+  }
+  shm::Locked locked(base_, lock_);
+  PresenceStore s(base_);
+  auto& h = s.header();
+  if (same_name(h.replicas[shm::kLocalReplica], d.origin)) return MergeStatus::ignored;
+  int found = find_replica(h, d.origin);
+  if (found < 0) found = add_replica(h, d.origin);
+  if (found < 0) return MergeStatus::replicas_full;
+  const auto slot = static_cast<std::uint16_t>(found);
+  auto& replica = h.replicas[slot];
+  if (replica.state == ReplicaState::permdown) return MergeStatus::ignored;
+
+  // The context after the delta is computed first, so a merge that would
+  // overflow the cloud changes nothing.
+  const auto seen = shm::OriginContext::of(replica);
+  auto with_leaves = seen;
+  for (const DeltaLeave& l : d.leaves) {
+    if (!with_leaves.add(l.clock, l.clock)) return MergeStatus::needs_full_state;
+  }
+  auto with_range = with_leaves;
+  if (!with_range.add(d.from + 1, d.to)) return MergeStatus::needs_full_state;
+
+  for (const DeltaLeave& l : d.leaves) {
+    const Offset m = s.find_lineage(slot, l.lineage);
+    if (m != 0 && s.at<shm::MetaRecord>(m).clock <= l.clock) s.remove(m);
+  }
+  bool full = false;
+  for (const DeltaJoin& j : d.joins) {
+    if (seen.contains(j.clock)) continue;
+    // At most one meta per chain of updates: an older state never replaces a newer one.
+    if (const Offset m = s.find_lineage(slot, j.lineage); m != 0) {
+      if (s.at<shm::MetaRecord>(m).clock >= j.clock) continue;
+      s.remove(m);
+    }
+    const PresenceStore::NewMeta fields{
+        slot, 0, 0, j.clock, j.prev_clock, j.lineage, j.page_loaded_at_ms, j.updated_at_ms};
+    Offset added = 0;
+    if (s.insert(j.topic, j.key, j.meta, fields, true, false, &added) == TrackError::region_full) {
+      full = true;
+      break;
+    }
+    shm::crash_point(shm::CrashPoint::merge_applied);
+  }
+  if (full) {
+    with_leaves.store(replica);
+    return MergeStatus::region_full;
+  }
+  if (d.full_state) {
+    for (Offset m = replica.meta_head; m != 0;) {
+      const auto& rec = s.at<shm::MetaRecord>(m);
+      const Offset next = rec.replica_next;
+      if (rec.clock <= d.to && !std::binary_search(listed.begin(), listed.end(), rec.clock)) {
+        s.remove(m);
+      }
+      m = next;
+    }
+  }
+  with_range.store(replica);
+  return MergeStatus::ok;
+}
+
+namespace {
+
+enum class Transition { down, up, permdown };
+
+bool transition(std::byte* base, LockOps lock, const ReplicaName& name, Transition to) {
+  shm::Locked locked(base, lock);
+  PresenceStore s(base);
+  auto& h = s.header();
+  const int found = find_replica(h, name);
+  if (found <= static_cast<int>(shm::kLocalReplica)) return false;
+  auto& replica = h.replicas[static_cast<std::size_t>(found)];
+  const bool allowed = to == Transition::down ? replica.state == ReplicaState::up
+                       : to == Transition::up ? replica.state == ReplicaState::down
+                                              : replica.state != ReplicaState::permdown;
+  if (!allowed) return false;
+  for (Offset m = replica.meta_head; m != 0;) {
+    const Offset next = s.at<shm::MetaRecord>(m).replica_next;
+    if (to == Transition::permdown) {
+      s.remove(m);
+    } else {
+      s.set_visible(m, to == Transition::up);
+    }
+    m = next;
+  }
+  if (to == Transition::permdown) {
+    shm::OriginContext{}.store(replica);
+    replica.state = ReplicaState::permdown;
+  } else {
+    replica.state = to == Transition::up ? ReplicaState::up : ReplicaState::down;
+  }
+  s.bump_stats_version();  // the counted nodes changed
+  return true;
+}
+
+}  // namespace
+
+bool Tracker::replica_down(const ReplicaName& r) {
+  return transition(base_, lock_, r, Transition::down);
+}
+bool Tracker::replica_up(const ReplicaName& r) {
+  return transition(base_, lock_, r, Transition::up);
+}
+bool Tracker::replica_permdown(const ReplicaName& r) {
+  return transition(base_, lock_, r, Transition::permdown);
+}
+
+}  // namespace presence
