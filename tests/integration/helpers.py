@@ -104,7 +104,7 @@ class PhoenixClient:
                 index += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {what} within {timeout}s; received {self.received[start:]}")
+                raise AssertionError(f"no {what} within {timeout}s; received {shorten(str(self.received[start:]))}")
             self.pump(remaining)
 
     def reply(self, ref, timeout=DEFAULT_TIMEOUT):
@@ -165,6 +165,10 @@ class Shopper:
 
     def close(self):
         self.client.close()
+
+
+def shorten(text, limit=3000):
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def apply_state(presences, state):
@@ -230,10 +234,17 @@ class AdminView:
             if remaining <= 0:
                 raise AssertionError(
                     f"admin never saw {what} within {timeout}s;\n"
-                    f"presences={json.dumps(self.presences, sort_keys=True)}\n"
-                    f"stats={json.dumps(self.stats, sort_keys=True)}"
+                    f"presences={shorten(json.dumps(self.presences, sort_keys=True))}\n"
+                    f"stats={shorten(json.dumps(self.stats, sort_keys=True))}"
                 )
             self.client.pump(min(remaining, 0.25))
+
+    def drain(self, seconds):
+        """Reads everything that arrives for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            self.client.pump(remaining)
+        self.absorb()
 
     def metas(self, key):
         return list(self.presences.get(key, {}).values())

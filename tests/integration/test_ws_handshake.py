@@ -99,6 +99,13 @@ def test_upgrade_is_checked_before_the_token(nginx, token):
     assert status_of(nginx, path, omit=("Upgrade",)) == 400
 
 
+@pytest.mark.parametrize("token", [None, "garbage"])
+def test_vsn_is_checked_before_the_token(nginx, token):
+    # The contract lists a wrong vsn with the invalid upgrades, checked first.
+    assert status_of(nginx, socket_path(SHOPPER_PATH, token, vsn="1.0.0")) == 400
+    assert status_of(nginx, socket_path(SHOPPER_PATH, token, vsn=None)) == 400
+
+
 def test_valid_handshake_answers_101_with_accept(nginx):
     key = new_key()
     response = http_exchange(nginx.port, upgrade_request(shopper_path(nginx), key=key))

@@ -156,6 +156,7 @@ class WsConnection:
     def __init__(self, sock, buffered=b"", response_headers=None):
         self.sock = sock
         self.buffer = buffered
+        self.bytes_received = len(buffered)
         self.response_headers = response_headers or {}
 
     @classmethod
@@ -202,6 +203,7 @@ class WsConnection:
                 raise PeerClosed("connection reset") from err
             if not chunk:
                 raise PeerClosed("connection closed")
+            self.bytes_received += len(chunk)
             self.buffer += chunk
 
     def _take(self, count, deadline):
