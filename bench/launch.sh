@@ -12,7 +12,8 @@
 #   W >= connections / 19000 workers (worker_rlimit_nofile 20000, worker_connections 19500)
 #   and shopper-sim runs P >= connections / 19900 processes.
 # - ephemeral ports: net.ipv4.ip_local_port_range gives ~28k ports per source address towards one
-#   server port, so connections are spread over 127.0.0.2, 127.0.0.3, ... (one per 25,000).
+#   server port, and the kernel's search for a free one slows as they fill, so connections are
+#   spread over 127.0.0.2, 127.0.0.3, ... (one address per 5,000).
 # - net.core.somaxconn (4096 here) caps the listen backlog; the configuration asks for 4096 so
 #   a ramp of 10,000 joins/s does not overflow the accept queue. fs.file-max must exceed the
 #   sum of both sides' sockets (2.4M here).
@@ -45,7 +46,7 @@ done
 # Connections per nginx worker and per simulator process, under the 20000 open-files limit.
 per_worker=19000
 per_process=19900
-per_address=25000
+per_address=5000
 # Tabs add up to 20% connections with the default --tabs-fraction; plan for it.
 connections=$(( shoppers * 12 / 10 + 2 ))
 [ -n "$workers" ] || workers=$(( (connections + per_worker - 1) / per_worker ))

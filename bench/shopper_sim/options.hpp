@@ -46,10 +46,10 @@ struct Options {
 
   std::size_t shoppers = 100;
   std::size_t processes = 1;
-  double ramp_per_s = 1000;    // connection attempts per second, all processes together
-  double duration_s = 30;      // from the first attempt to the start of the drain
-  double drain_s = 5;          // bounded wait for acknowledgements and close handshakes
-  double update_rate = -1;     // total updates per second; negative: kDefaultThinkTimeS each
+  double ramp_per_s = 1000;  // connection attempts per second, all processes together
+  double duration_s = 30;    // from the first attempt to the start of the drain
+  double drain_s = 5;        // bounded wait for acknowledgements and close handshakes
+  double update_rate = -1;   // per second once every tab joined; negative: kDefaultThinkTimeS each
   double tabs_fraction = 0.1;  // shoppers with 2 or 3 tabs
   double churn_per_min = 0;    // fraction of online shoppers leaving per minute
   double away_s = 10;          // mean time a leaving shopper stays away

@@ -136,7 +136,7 @@ void print_progress(double t, const Tally& now, const Progress& before, double d
     std::fprintf(stderr, " | admin stats.shoppers %llu p99 %.1fms",
                  static_cast<unsigned long long>(now.sum.admin_shoppers), now.admin_p99_ms);
   }
-  if (nginx != nullptr && nginx->error.empty()) {
+  if (nginx != nullptr && !nginx->processes.empty()) {
     std::fprintf(stderr, " | nginx rss %.1f MB", static_cast<double>(nginx->vm_rss_kb()) / 1024);
   }
   std::fputc('\n', stderr);

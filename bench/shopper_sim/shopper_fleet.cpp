@@ -248,7 +248,9 @@ void ShopperFleet::unmark_joined(Tab& tab) {
 }
 
 void ShopperFleet::forget_in_flight(Tab& tab) {
-  counts_.updates_unacked += tab.in_flight_count;
+  for (std::size_t i = 0; i < tab.in_flight_count; ++i) {
+    if (tab.in_flight[i].kind == Pending::update) ++counts_.updates_unacked;
+  }
   in_flight_total_ -= tab.in_flight_count;
   tab.in_flight_count = 0;
 }
@@ -284,7 +286,11 @@ void ShopperFleet::on_end(std::size_t id, const std::string& reason) {
 }
 
 void ShopperFleet::send_updates(std::int64_t now) {
-  const double rate = options_.total_update_rate() * slice_.share;
+  // The target is for every tab joined; while the ramp runs, each joined tab updates at its
+  // share of it, so the first shoppers in are not flooded with the whole rate.
+  const double joined_fraction = static_cast<double>(joined_.size()) /
+                                 static_cast<double>(std::max<std::size_t>(1, tabs_.size()));
+  const double rate = options_.total_update_rate() * slice_.share * joined_fraction;
   for (std::uint64_t n = update_driver_.take(now, rate); n > 0 && !joined_.empty(); --n) {
     const std::uint32_t id =
         joined_[std::uniform_int_distribution<std::size_t>(0, joined_.size() - 1)(rng_)];
@@ -343,14 +349,15 @@ void ShopperFleet::scan_timers(std::int64_t now) {
             ++i;
             continue;
           }
+          if (tab.in_flight[i].kind == Pending::update) ++counts_.updates_unacked;
           tab.in_flight[i] = tab.in_flight[--tab.in_flight_count];
           --in_flight_total_;
-          ++counts_.updates_unacked;
         }
         if (now >= tab.next_heartbeat_ns) {
           tab.next_heartbeat_ns = now + seconds_to_ns(options_.heartbeat_s);
-          ++counts_.heartbeats_sent;
-          send(id, "heartbeat", "phoenix", "{}", Pending::heartbeat, now);
+          if (send(id, "heartbeat", "phoenix", "{}", Pending::heartbeat, now)) {
+            ++counts_.heartbeats_sent;
+          }
         }
         break;
       case TabStage::leaving:
