@@ -47,15 +47,20 @@ FrameParser::FrameParser(Role role, std::size_t max_message_bytes) noexcept
 
 FrameEvent FrameParser::fail(CloseCode code, std::string_view why) noexcept {
   stage_ = Stage::failed;
-  failure_ = FrameEvent{FrameEvent::Kind::error, Opcode::close, {}, code, why};
-  return failure_;
+  failure_code_ = code;
+  failure_reason_ = why;
+  return failure();
+}
+
+FrameEvent FrameParser::failure() const noexcept {
+  return FrameEvent{FrameEvent::Kind::error, Opcode::close, {}, failure_code_, failure_reason_};
 }
 
 FrameEvent FrameParser::feed(const std::uint8_t* data, std::size_t len,
                              std::size_t* consumed) noexcept {
   if (stage_ == Stage::failed) {
     *consumed = len;
-    return failure_;
+    return failure();
   }
   if (stage_ == Stage::closed) {
     *consumed = len;
@@ -139,7 +144,7 @@ bool FrameParser::check_first_two_bytes(FrameEvent* error) noexcept {
   std::size_t extended = 0;
   if (length7 == kLength16) extended = 2;
   if (length7 == kLength64) extended = 8;
-  header_need_ = 2 + extended + (masked_ ? kMaskKeyBytes : 0);
+  header_need_ = static_cast<std::uint8_t>(2 + extended + (masked_ ? kMaskKeyBytes : 0));
   return true;
 }
 
@@ -215,7 +220,7 @@ bool FrameParser::read_payload(const std::uint8_t* data, std::size_t len, std::s
   payload_seen_ += n;
   payload_left_ -= n;
   if (is_control()) {
-    control_size_ += n;
+    control_size_ = static_cast<std::uint8_t>(control_size_ + n);
     return true;
   }
   message_size_ += n;

@@ -89,6 +89,7 @@ class FrameParser {
   enum class Stage { header, payload, closed, failed };
 
   FrameEvent fail(CloseCode code, std::string_view why) noexcept;
+  FrameEvent failure() const noexcept;
   bool check_first_two_bytes(FrameEvent* error) noexcept;
   bool finish_header(FrameEvent* error) noexcept;
   bool reserve_message(std::size_t total) noexcept;
@@ -102,12 +103,13 @@ class FrameParser {
   Role role_;
   std::size_t max_message_bytes_;
   Stage stage_ = Stage::header;
-  FrameEvent failure_;
+  CloseCode failure_code_ = CloseCode::normal;  // the error repeated once the parser failed
+  std::string_view failure_reason_;
 
   // The frame being read.
   std::array<std::uint8_t, kMaxFrameHeaderBytes> header_{};
-  std::size_t header_have_ = 0;
-  std::size_t header_need_ = 2;
+  std::uint8_t header_have_ = 0;  // narrow fields: a parser lives in every idle connection
+  std::uint8_t header_need_ = 2;
   std::array<std::uint8_t, 4> mask_{};
   bool masked_ = false;
   std::uint64_t payload_left_ = 0;
@@ -123,7 +125,7 @@ class FrameParser {
   std::size_t message_capacity_ = 0;
 
   std::array<char, kMaxControlPayloadBytes> control_{};
-  std::size_t control_size_ = 0;
+  std::uint8_t control_size_ = 0;
 };
 
 // Writes a frame header for a payload of payload_len bytes into out (at least
