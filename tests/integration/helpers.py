@@ -9,6 +9,7 @@ import time
 from wsclient import (
     DEFAULT_TIMEOUT,
     OP_CLOSE,
+    OP_CONTINUATION,
     OP_PING,
     OP_PONG,
     OP_TEXT,
@@ -41,6 +42,7 @@ class PhoenixClient:
         self.received = []
         self.pongs = []
         self.closed_with = None
+        self.fragments = None  # a server message still being reassembled
         self.heartbeat_every = heartbeat_every
         self.last_sent = time.monotonic()
 
@@ -84,9 +86,17 @@ class PhoenixClient:
                 self.closed_with = frame.close_code
                 raise PeerClosed(f"server sent close {frame.close_code}")
             else:
-                assert frame.opcode == OP_TEXT, f"server sent opcode {frame.opcode}"
-                assert frame.fin, "server fragmented a message"
-                message = json.loads(frame.payload.decode("utf-8"))
+                # A server may fragment a message (RFC 6455 5.4); reassemble it.
+                if self.fragments is None:
+                    assert frame.opcode == OP_TEXT, f"server sent opcode {frame.opcode}"
+                    self.fragments = frame.payload
+                else:
+                    assert frame.opcode == OP_CONTINUATION, f"opcode {frame.opcode} inside a fragmented message"
+                    self.fragments += frame.payload
+                if not frame.fin:
+                    continue
+                text, self.fragments = self.fragments, None
+                message = json.loads(text.decode("utf-8"))
                 assert isinstance(message, list) and len(message) == 5, message
                 self.received.append(message)
                 got.append(message)
