@@ -127,3 +127,14 @@ def test_synced_view_equals_a_fresh_admins_state(nginx):
     assert fresh.presences == admin.presences, (
         f"fresh  {json.dumps(fresh.presences, sort_keys=True)}\nsynced {json.dumps(admin.presences, sort_keys=True)}"
     )
+
+
+def test_an_admin_going_away_does_not_disturb_the_others(nginx):
+    staying, leaving = AdminView(nginx, "ops-1"), AdminView(nginx, "ops-2")
+    crowd = Crowd(nginx)
+    crowd.join("cart-1", {"page": "/"})
+    staying.wait_for_counts({"cart-1": 1})
+    leaving.client.ws.reset()
+    crowd.join("cart-2", {"page": "/"})
+    staying.wait_for_counts({"cart-1": 1, "cart-2": 1})
+    staying.client.heartbeat()

@@ -19,6 +19,7 @@ from helpers import (
     expected_stats,
     worker_of,
 )
+from wsclient import PeerClosed
 
 MAX_CONNECTIONS = 60  # how many tries it may take to land on each worker
 
@@ -138,3 +139,45 @@ def test_killed_worker_loses_its_shoppers(killable_server):
     log = server.error_log
     crashes = re.findall(r"worker process (\d+) exited on signal (\d+)", log)
     assert crashes == [(str(victim_pid), str(int(signal.SIGKILL)))], log[-4000:]
+
+
+def open_subs(tabs):
+    """The shoppers whose sockets still answer a heartbeat."""
+    alive = set()
+    for tab in tabs:
+        try:
+            tab.client.heartbeat(timeout=2)
+            alive.add(tab.sub)
+        except (PeerClosed, AssertionError):
+            pass
+    return alive
+
+
+def test_reload_keeps_presence_equal_to_open_sockets(nginx_factory):
+    server = nginx_factory(workers=2)
+    tabs = [Shopper(server, f"cart-{i}", {"page": "/before"}) for i in range(4)]
+    old_workers = set(server.worker_pids())
+    server.reload()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (set(server.worker_pids()) - old_workers):
+        time.sleep(0.05)
+    new_workers = set(server.worker_pids()) - old_workers
+    assert new_workers, "no new worker after a reload"
+
+    # An admin on a new worker, reading the zone the reload kept, sees the
+    # shoppers whose sockets are still open (the old workers may keep them
+    # or close them, but the presence must say which).
+    admin = None
+    for i in range(MAX_CONNECTIONS):
+        client = PhoenixClient.connect(server, server.keys.admin_token(f"ops-{i}"), ADMIN_PATH, heartbeat_every=0.5)
+        if worker_of(server, client) in new_workers:
+            admin = AdminView(server, client=client)
+            break
+        client.close()
+    assert admin, "no admin landed on a new worker"
+    admin.wait_until(
+        lambda v: set(v.presences) == open_subs(tabs), timeout=10, what="exactly the shoppers still connected"
+    )
+    newcomer = Shopper(server, "after-reload", {"page": "/after"})
+    admin.wait_until(lambda v: "after-reload" in v.presences, what="a shopper joined after the reload")
+    newcomer.leave()
