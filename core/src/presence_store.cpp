@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "hash.hpp"
+#include "tracker_lock.hpp"
 
 namespace presence::shm {
 
@@ -417,6 +418,7 @@ TrackError PresenceStore::insert(std::string_view topic, std::string_view key, c
   block.aux = static_cast<std::uint32_t>(++h_.handle_stamp);
   if (block.aux == 0) block.aux = static_cast<std::uint32_t>(++h_.handle_stamp);
   block.flags = kMetaCommitted;
+  crash_point(CrashPoint::meta_committed);
   link_lineage(meta_off);
   link_replica(meta_off);
   link_owner(meta_off);
@@ -475,6 +477,7 @@ void PresenceStore::remove(Offset meta) noexcept {
   // Uncommitted first: a crash from here on drops the meta for good.
   at<BlockHeader>(meta).flags = 0;
   unlink_meta(meta);
+  crash_point(CrashPoint::meta_unlinked);
   const Offset topic = at<KeyRecord>(m.key).topic;
   release_parts(topic, m.key, m.page, m.items(), m.item_count);
   arena_.release(meta);

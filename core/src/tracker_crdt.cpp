@@ -128,7 +128,8 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
   auto tombstones = [](PresenceStore& s) {
     return reinterpret_cast<shm::Tombstone*>(s.base() + s.header().tombs);
   };
-  // Tombstones newer than the remote clock, newest first; stops at the first older one.
+  // Removals newer than the remote clock, newest first, whatever the age of the
+  // removed meta: a receiver may hold a meta of the range it learned out of order.
   auto for_new_tombs = [&](PresenceStore& s, auto&& f) {
     const auto& h = s.header();
     const std::uint64_t oldest =
@@ -136,7 +137,7 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
     for (std::uint64_t i = h.tomb_count; i > oldest; --i) {
       const shm::Tombstone& t = tombstones(s)[(i - 1) % h.tomb_capacity];
       if (t.event_clock <= remote_clock) break;
-      if (t.removed_clock <= remote_clock) f(t);
+      f(t);
     }
   };
   auto for_joins = [&](PresenceStore& s, auto&& f) {
@@ -237,14 +238,14 @@ MergeStatus Tracker::merge(const Delta& d) {
   if (replica.state == ReplicaState::permdown) return MergeStatus::ignored;
 
   // The context after the delta is computed first, so a merge that would
-  // overflow the cloud changes nothing.
+  // overflow the cloud changes nothing. Removed dots inside the range are
+  // covered by it; older ones join the context one by one.
   const auto seen = shm::OriginContext::of(replica);
-  auto with_leaves = seen;
+  auto after = seen;
+  if (!after.add(d.from + 1, d.to)) return MergeStatus::needs_full_state;
   for (const DeltaLeave& l : d.leaves) {
-    if (!with_leaves.add(l.clock, l.clock)) return MergeStatus::needs_full_state;
+    if (l.clock <= d.from && !after.add(l.clock, l.clock)) return MergeStatus::needs_full_state;
   }
-  auto with_range = with_leaves;
-  if (!with_range.add(d.from + 1, d.to)) return MergeStatus::needs_full_state;
 
   for (const DeltaLeave& l : d.leaves) {
     const Offset m = s.find_lineage(slot, l.lineage);
@@ -268,7 +269,11 @@ MergeStatus Tracker::merge(const Delta& d) {
     shm::crash_point(shm::CrashPoint::merge_applied);
   }
   if (full) {
-    with_leaves.store(replica);
+    // The removals happened: keep their dots (if they fit), not the range.
+    auto removed = seen;
+    bool fits = true;
+    for (const DeltaLeave& l : d.leaves) fits = fits && removed.add(l.clock, l.clock);
+    if (fits) removed.store(replica);
     return MergeStatus::region_full;
   }
   if (d.full_state) {
@@ -281,7 +286,7 @@ MergeStatus Tracker::merge(const Delta& d) {
       m = next;
     }
   }
-  with_range.store(replica);
+  after.store(replica);
   return MergeStatus::ok;
 }
 
