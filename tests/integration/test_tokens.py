@@ -232,3 +232,26 @@ def test_hs256_token_from_npm_jose_is_accepted(nginx, node_env):
 def test_eddsa_token_from_npm_jose_is_accepted(nginx, node_env):
     token = jose_token(node_env, "EdDSA", nginx.keys.ed25519_path, "admin-1", admin_claims())
     assert handshake_status(nginx, ADMIN_PATH, token) == 101
+
+
+def test_claims_other_libraries_add_are_ignored(nginx):
+    # Issuers commonly add iss, jti and their own claims (RFC 7519 4: claims
+    # not understood are ignored).
+    claims = shopper_claims(iss="store.example", jti="4f1c", iat=int(time.time()), email="a@example.com")
+    assert handshake_status(nginx, SHOPPER_PATH, hs256(nginx, claims)) == 101
+
+
+def test_fractional_exp_is_accepted(nginx):
+    # NumericDate may be non-integer (RFC 7519 2).
+    assert handshake_status(nginx, SHOPPER_PATH, hs256(nginx, shopper_claims(exp=time.time() + 300.5))) == 101
+
+
+def test_exp_of_wrong_type_is_403(nginx):
+    token = hs256(nginx, shopper_claims(exp=str(int(time.time()) + 300)))
+    assert handshake_status(nginx, SHOPPER_PATH, token) == 403
+
+
+def test_unknown_crit_header_is_403(nginx):
+    # RFC 7515 4.1.11: a critical extension the server does not know refuses the token.
+    token = hs256(nginx, shopper_claims(), headers={"kid": "shop-1", "crit": ["x-bound"], "x-bound": 1})
+    assert handshake_status(nginx, SHOPPER_PATH, token) == 403
