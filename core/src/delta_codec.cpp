@@ -1,0 +1,267 @@
+#include "presence/delta_codec.hpp"
+
+#include "presence/tracker_types.hpp"
+
+namespace presence {
+
+namespace {
+
+constexpr char kMagic0 = 'P';
+constexpr char kMagic1 = 'D';
+enum class Kind : std::uint8_t { delta = 1, full_state = 2, context = 3 };
+constexpr std::size_t kMaxVarintBytes = 10;
+// The least bytes a join and a leave take once encoded: counts beyond what
+// the input can hold are refused before anything is reserved.
+constexpr std::size_t kMinJoinBytes = 9;
+constexpr std::size_t kMinLeaveBytes = 2;
+
+class Writer {
+ public:
+  void header(Kind kind) {
+    out_.push_back(kMagic0);
+    out_.push_back(kMagic1);
+    out_.push_back(static_cast<char>(kDeltaCodecVersion));
+    out_.push_back(static_cast<char>(kind));
+  }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void signed_varint(std::int64_t v) {
+    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    out_.append(s);
+  }
+  void replica(const ReplicaName& r) {
+    str(r.node);
+    varint(r.generation);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool fail(DecodeStatus status, std::string reason) {
+    if (status_ == DecodeStatus::ok) {
+      status_ = status;
+      reason_ = std::move(reason);
+    }
+    return false;
+  }
+  bool ok() const { return status_ == DecodeStatus::ok; }
+  DecodeResult result() {
+    if (ok() && at_ != in_.size()) fail(DecodeStatus::trailing_bytes, "bytes after the message");
+    return DecodeResult{status_, reason_};
+  }
+  std::size_t left() const { return in_.size() - at_; }
+
+  bool header(Kind* kind) {
+    if (in_.size() < 4) return fail(DecodeStatus::truncated, "no header");
+    if (in_[0] != kMagic0 || in_[1] != kMagic1) return fail(DecodeStatus::bad_header, "bad magic");
+    if (static_cast<std::uint8_t>(in_[2]) != kDeltaCodecVersion) {
+      return fail(DecodeStatus::bad_header, "unknown version");
+    }
+    const auto k = static_cast<std::uint8_t>(in_[3]);
+    if (k < 1 || k > 3) return fail(DecodeStatus::bad_header, "unknown kind");
+    *kind = static_cast<Kind>(k);
+    at_ = 4;
+    return true;
+  }
+  bool varint(std::uint64_t* v) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < kMaxVarintBytes; ++i) {
+      if (at_ >= in_.size()) return fail(DecodeStatus::truncated, "varint cut short");
+      const auto byte = static_cast<std::uint8_t>(in_[at_++]);
+      if (i == kMaxVarintBytes - 1 && byte > 1)
+        return fail(DecodeStatus::malformed, "varint overflow");
+      value |= std::uint64_t{byte & 0x7fu} << (7 * i);
+      if ((byte & 0x80) == 0) {
+        *v = value;
+        return true;
+      }
+    }
+    return fail(DecodeStatus::malformed, "varint too long");
+  }
+  bool signed_varint(std::int64_t* v) {
+    std::uint64_t u = 0;
+    if (!varint(&u)) return false;
+    *v = static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
+    return true;
+  }
+  bool bounded(std::uint64_t* v, std::uint64_t max, const char* what) {
+    if (!varint(v)) return false;
+    if (*v > max) return fail(DecodeStatus::out_of_bounds, std::string(what) + " past its bound");
+    return true;
+  }
+  bool str(std::string* s, std::size_t max, const char* what) {
+    std::uint64_t n = 0;
+    if (!bounded(&n, max, what)) return false;
+    if (n > left()) return fail(DecodeStatus::truncated, std::string(what) + " cut short");
+    s->assign(in_.substr(at_, n));
+    at_ += n;
+    return true;
+  }
+  bool replica(ReplicaName* r) {
+    if (!str(&r->node, kMaxNodeNameBytes, "node name")) return false;
+    if (r->node.empty()) return fail(DecodeStatus::malformed, "empty node name");
+    return varint(&r->generation);
+  }
+  bool byte(std::uint8_t* b) {
+    if (at_ >= in_.size()) return fail(DecodeStatus::truncated, "byte cut short");
+    *b = static_cast<std::uint8_t>(in_[at_++]);
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+  std::size_t at_ = 0;
+  DecodeStatus status_ = DecodeStatus::ok;
+  std::string reason_;
+};
+
+bool read_join(Reader& r, DeltaJoin& j) {
+  std::uint64_t items = 0;
+  if (!r.str(&j.topic, kMaxTopicBytes, "topic") || !r.str(&j.key, kMaxKeyBytes, "key") ||
+      !r.varint(&j.clock) || !r.varint(&j.prev_clock) || !r.varint(&j.lineage) ||
+      !r.signed_varint(&j.page_loaded_at_ms) || !r.signed_varint(&j.updated_at_ms) ||
+      !r.str(&j.meta.page, kMaxPageBytes, "page") || !r.bounded(&items, kMaxItems, "items")) {
+    return false;
+  }
+  j.meta.items.resize(items);
+  for (CartItem& item : j.meta.items) {
+    std::uint64_t qty = 0;
+    if (!r.str(&item.product, kMaxProductBytes, "product") ||
+        !r.str(&item.size, kMaxSizeBytes, "size") || !r.bounded(&qty, kMaxQty, "qty")) {
+      return false;
+    }
+    item.qty = static_cast<std::uint32_t>(qty);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_delta(const Delta& d) {
+  Writer w;
+  w.header(d.full_state ? Kind::full_state : Kind::delta);
+  w.replica(d.origin);
+  w.varint(d.from);
+  w.varint(d.to);
+  w.varint(d.joins.size());
+  for (const DeltaJoin& j : d.joins) {
+    w.str(j.topic);
+    w.str(j.key);
+    w.varint(j.clock);
+    w.varint(j.prev_clock);
+    w.varint(j.lineage);
+    w.signed_varint(j.page_loaded_at_ms);
+    w.signed_varint(j.updated_at_ms);
+    w.str(j.meta.page);
+    w.varint(j.meta.items.size());
+    for (const CartItem& item : j.meta.items) {
+      w.str(item.product);
+      w.str(item.size);
+      w.varint(item.qty);
+    }
+  }
+  w.varint(d.leaves.size());
+  for (const DeltaLeave& l : d.leaves) {
+    w.varint(l.clock);
+    w.varint(l.lineage);
+  }
+  return w.take();
+}
+
+DecodeResult decode_delta(std::string_view bytes, Delta& out) {
+  Reader r(bytes);
+  out = Delta{};
+  Kind kind{};
+  std::uint64_t count = 0;
+  if (r.header(&kind)) {
+    if (kind == Kind::context) r.fail(DecodeStatus::bad_header, "a context, not a delta");
+    out.full_state = kind == Kind::full_state;
+  }
+  if (r.ok() && r.replica(&out.origin) && r.varint(&out.from) && r.varint(&out.to) &&
+      r.bounded(&count, r.left() / kMinJoinBytes, "join count")) {
+    out.joins.resize(count);
+    for (DeltaJoin& j : out.joins) {
+      if (!read_join(r, j)) break;
+    }
+  }
+  if (r.ok() && r.bounded(&count, r.left() / kMinLeaveBytes, "leave count")) {
+    out.leaves.resize(count);
+    for (DeltaLeave& l : out.leaves) {
+      if (!r.varint(&l.clock) || !r.varint(&l.lineage)) break;
+    }
+  }
+  if (r.ok() && out.full_state && (out.from != 0 || !out.leaves.empty())) {
+    r.fail(DecodeStatus::malformed, "a full state starts at 0 and has no leaves");
+  }
+  if (r.ok() && out.to < out.from) r.fail(DecodeStatus::malformed, "range ends before it starts");
+  return r.result();
+}
+
+std::string encode_context(const CausalContext& c) {
+  Writer w;
+  w.header(Kind::context);
+  w.varint(c.replicas.size());
+  for (const ReplicaContext& rc : c.replicas) {
+    w.replica(rc.replica);
+    w.varint(static_cast<std::uint8_t>(rc.state));
+    w.varint(rc.clock);
+    w.varint(rc.cloud.size());
+    for (const ClockRange& range : rc.cloud) {
+      w.varint(range.first);
+      w.varint(range.last);
+    }
+  }
+  return w.take();
+}
+
+DecodeResult decode_context(std::string_view bytes, CausalContext& out) {
+  Reader r(bytes);
+  out = CausalContext{};
+  Kind kind{};
+  std::uint64_t count = 0;
+  if (r.header(&kind) && kind != Kind::context) {
+    r.fail(DecodeStatus::bad_header, "not a context");
+  }
+  if (r.ok() && r.bounded(&count, kMaxReplicas, "replica count")) {
+    out.replicas.resize(count);
+    for (ReplicaContext& rc : out.replicas) {
+      std::uint64_t state = 0;
+      std::uint64_t ranges = 0;
+      if (!r.replica(&rc.replica) || !r.bounded(&state, 3, "replica state") ||
+          !r.varint(&rc.clock) || !r.bounded(&ranges, kMaxCloudRanges, "cloud ranges")) {
+        break;
+      }
+      if (state == 0) {
+        r.fail(DecodeStatus::malformed, "replica state 0");
+        break;
+      }
+      rc.state = static_cast<ReplicaState>(state);
+      rc.cloud.resize(ranges);
+      for (ClockRange& range : rc.cloud) {
+        if (!r.varint(&range.first) || !r.varint(&range.last)) break;
+        if (range.last < range.first) {
+          r.fail(DecodeStatus::malformed, "cloud range ends before it starts");
+          break;
+        }
+      }
+      if (!r.ok()) break;
+    }
+  }
+  return r.result();
+}
+
+}  // namespace presence
