@@ -42,8 +42,9 @@ load (bounded)
   --heartbeat S          Phoenix heartbeat interval (30)
   --timeout S            connect + handshake + join timeout (10)
   --max-pending N        handshakes in flight per process (2000)
+  --reconnect            failed or dropped tabs try again after about --away seconds
   --gentle               demo mode: ramp 20/s, 4 h, an update per shopper per 10 s,
-                         20% tabs, churn 0.2/min, a progress line a minute
+                         20% tabs, churn 0.2/min, --reconnect, a progress line a minute
 admin latency
   --admin-key FILE       admin key; --admin-alg hs256|eddsa (eddsa); --admin-kid KID
   --admin-url URL        admin endpoint (the --url host with /admin_socket/websocket)
@@ -182,6 +183,7 @@ struct Parser {
     opt.churn_per_min = kGentleChurnPerMin;
     opt.away_s = kGentleAwayS;
     opt.progress_interval_s = kGentleProgressIntervalS;
+    opt.reconnect = true;  // a reload or restart of nginx must not leave the demo empty
   }
 
   bool finish() {
@@ -228,6 +230,10 @@ OptionsResult parse_options(int argc, const char* const* argv) {
     if (arg == "--help" || arg == "-h") {
       result.help = true;
       return result;
+    }
+    if (arg == "--reconnect") {
+      opt.reconnect = true;
+      continue;
     }
     if (arg == "--gentle") {
       parser.gentle_defaults();  // first, so explicit options given anywhere override it

@@ -61,6 +61,7 @@ struct Options {
   pid_t nginx_pid = 0;
   std::string report_path;  // empty: stdout
   bool gentle = false;
+  bool reconnect = false;  // failed or dropped tabs try again after about away_s
 
   double total_update_rate() const noexcept {
     return update_rate >= 0 ? update_rate : static_cast<double>(shoppers) / kDefaultThinkTimeS;

@@ -113,6 +113,15 @@ void ShopperFleet::fail(Tab& tab, std::string reason) {
   ++counts_.failed;
   ++counts_.failed_by_reason[std::move(reason)];
   resolve_initial(tab);
+  schedule_retry(tab);
+}
+
+void ShopperFleet::schedule_retry(const Tab& tab) {
+  if (!options_.reconnect || drain_ != Drain::running) return;
+  Shopper& shopper = shoppers_[tab.shopper];
+  if (shopper.retry_ns != 0) return;
+  const double wait = std::uniform_real_distribution<double>(0.5, 1.5)(rng_);
+  shopper.retry_ns = now_ns() + seconds_to_ns(std::max(options_.away_s, 1.0) * wait);
 }
 
 void ShopperFleet::resolve_initial(Tab& tab) {
@@ -155,7 +164,17 @@ void ShopperFleet::on_text(std::size_t id, std::string_view text) {
   phoenix::Parsed parsed = phoenix::parse_message(text);
   Tab& tab = tabs_[id];
   if (parsed.error != phoenix::ParseError::none) {
-    ++counts_.dropped_by_reason["sim:unparsable_message"];
+    // Not a V2 message: the server is broken for this tab, which gives up on it.
+    const std::string reason = "sim:unparsable_message";
+    if (tab.stage == TabStage::joining) {
+      --pending_;
+      fail(tab, reason);
+    } else if (tab.stage == TabStage::joined) {
+      ++counts_.dropped;
+      ++counts_.dropped_by_reason[reason];
+      schedule_retry(tab);
+    }
+    leave(tab, now_ns(), ws::CloseCode::protocol_error);
     return;
   }
   const phoenix::Message& msg = parsed.msg;
@@ -172,6 +191,7 @@ void ShopperFleet::on_text(std::size_t id, std::string_view text) {
     // The server dropped the channel: the tab is no longer present, so it leaves for good.
     ++counts_.dropped;
     ++counts_.dropped_by_reason["channel:" + msg.event];
+    schedule_retry(tab);
     leave(tab, now_ns(), ws::CloseCode::normal);
   }
 }
@@ -275,6 +295,7 @@ void ShopperFleet::on_end(std::size_t id, const std::string& reason) {
       unmark_joined(tab);
       ++counts_.dropped;
       ++counts_.dropped_by_reason[reason];
+      schedule_retry(tab);
       break;
     case TabStage::leaving:
       if (tab.was_joined) ++counts_.closed_by_sim;
@@ -368,6 +389,12 @@ void ShopperFleet::scan_timers(std::int64_t now) {
     }
   }
   for (Shopper& shopper : shoppers_) {
+    if (shopper.retry_ns != 0 && now >= shopper.retry_ns && !shopper.away) {
+      shopper.retry_ns = 0;
+      for (std::uint32_t t = shopper.first_tab; t < shopper.first_tab + shopper.tabs; ++t) {
+        if (t < next_to_start_ && tabs_[t].stage == TabStage::idle) start_tab(t, now);
+      }
+    }
     if (!shopper.away || now < shopper.return_ns) continue;
     shopper.return_ns = now + seconds_to_ns(options_.timeout_s);  // retried if all tabs fail
     for (std::uint32_t t = shopper.first_tab; t < shopper.first_tab + shopper.tabs; ++t) {

@@ -98,6 +98,7 @@ class ShopperFleet : public ConnectionEvents {
     bool away = false;
     bool joined_once = false;
     std::int64_t return_ns = 0;
+    std::int64_t retry_ns = 0;  // --reconnect: when its failed or dropped tabs try again
   };
 
   void ramp(std::int64_t now);
@@ -116,6 +117,7 @@ class ShopperFleet : public ConnectionEvents {
   void forget_in_flight(Tab& tab);
   void resolve_initial(Tab& tab);
   void leave(Tab& tab, std::int64_t now, ws::CloseCode code);
+  void schedule_retry(const Tab& tab);
 
   const Options& options_;
   WorkerSlice slice_;

@@ -98,6 +98,9 @@ TEST(Options, GentleSetsDemoDefaultsThatExplicitOptionsOverride) {
   EXPECT_DOUBLE_EQ(r.options->total_update_rate(), 50);  // one update per shopper per 10 s
   EXPECT_LE(r.options->duration_s, kMaxDurationS);
   EXPECT_GT(r.options->churn_per_min, 0);
+  EXPECT_TRUE(r.options->reconnect);
+  EXPECT_FALSE(parse({}).options->reconnect);
+  EXPECT_TRUE(parse({"--reconnect"}).options->reconnect);
 }
 
 TEST(Options, MalformedInputIsRefusedWithTheOptionName) {
