@@ -217,9 +217,8 @@ void repair_region(std::byte* base) noexcept {
 namespace presence {
 
 void Tracker::repair() {
-  lock_.lock(lock_.ctx);
+  shm::Locked locked(base_, lock_);
   shm::repair_region(base_);
-  lock_.unlock(lock_.ctx);
 }
 
 }  // namespace presence

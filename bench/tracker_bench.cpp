@@ -1,0 +1,242 @@
+// Microbenchmarks of the shared-memory presence tracker (issue 3): track and
+// untrack, alone and with two processes contending; shared bytes per presence
+// and the zone for 1,000,000; merging a one-entry delta into 100k remote
+// entries; stats, listing and get_by_key on a 100k topic.
+#include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "presence/tracker.hpp"
+
+namespace {
+
+using presence::CartItem;
+using presence::CartMeta;
+using presence::Owner;
+using presence::Tracker;
+
+constexpr std::string_view kTopic = "admin:cart_tracker";
+constexpr std::size_t kPresences = 100'000;
+constexpr std::size_t kChangeLogBytes = 4 * 1024 * 1024;
+
+// A tracker on an anonymous shared mapping with a process-shared mutex in front of it.
+class Zone {
+ public:
+  explicit Zone(std::size_t bytes, std::string node = "store-a") : bytes_(bytes + kLockBytes) {
+    mem_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem_ == MAP_FAILED) std::abort();
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(static_cast<pthread_mutex_t*>(mem_), &attr);
+    std::string error;
+    auto t = Tracker::open(
+        static_cast<std::byte*>(mem_) + kLockBytes, bytes, presence::LockOps{mem_, &lock, &unlock},
+        presence::TrackerConfig{std::move(node), 1, kChangeLogBytes}, true, &error);
+    if (!t) std::abort();
+    tracker.emplace(*t);
+  }
+  ~Zone() { munmap(mem_, bytes_); }
+  std::atomic<int>& flag() {
+    return *reinterpret_cast<std::atomic<int>*>(static_cast<std::byte*>(mem_) + 64);
+  }
+
+  std::optional<Tracker> tracker;
+
+ private:
+  static constexpr std::size_t kLockBytes = 128;
+  static void lock(void* m) noexcept { pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)); }
+  static void unlock(void* m) noexcept { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
+  std::size_t bytes_;
+  void* mem_;
+};
+
+// The typical meta of the issue: a 20-byte page and two items; 36-byte keys (UUIDs).
+CartMeta typical_meta(std::size_t i) {
+  char page[21];
+  std::snprintf(page, sizeof page, "/products/shoe-%05zu", i % 50);
+  return CartMeta{page,
+                  {CartItem{"air-max-" + std::to_string(i % 20), std::to_string(8 + i % 5), 1},
+                   CartItem{"samba-" + std::to_string(i % 7), "10.5", 2}}};
+}
+std::string typical_key(std::size_t i) {
+  char key[37];
+  std::snprintf(key, sizeof key, "8c1f2a4e-0b6d-4f7a-9e3c-%012zu", i);
+  return key;
+}
+
+void fill(Tracker& t, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (t.track(kTopic, typical_key(i), typical_meta(i), Owner{1, i}, 1000).error !=
+        presence::TrackError::none) {
+      std::abort();
+    }
+  }
+}
+
+void BM_TrackUntrack(benchmark::State& state) {
+  Zone zone(64 << 20);
+  fill(*zone.tracker, 1000);
+  const CartMeta meta = typical_meta(3);
+  const std::string key = typical_key(5000);
+  for (auto _ : state) {
+    const auto r = zone.tracker->track(kTopic, key, meta, Owner{1, 1}, 1);
+    zone.tracker->untrack(r.handle);
+  }
+  state.SetItemsProcessed(2 * state.iterations());
+}
+BENCHMARK(BM_TrackUntrack);
+
+// Two processes, each doing the same number of track+untrack pairs on one zone.
+void BM_TrackUntrackTwoProcesses(benchmark::State& state) {
+  Zone zone(64 << 20);
+  const CartMeta meta = typical_meta(3);
+  for (auto _ : state) {
+    const auto pairs = static_cast<std::size_t>(state.range(0));
+    zone.flag().store(0);
+    const pid_t child = fork();
+    if (child == 0) {
+      zone.flag().fetch_add(1);
+      while (zone.flag().load() < 2) {
+      }
+      for (std::size_t i = 0; i < pairs; ++i) {
+        zone.tracker->untrack(
+            zone.tracker->track(kTopic, typical_key(i % 64), meta, Owner{2, i}, 1).handle);
+      }
+      _exit(0);
+    }
+    while (zone.flag().load() < 1) {
+    }
+    const auto start = std::chrono::steady_clock::now();
+    zone.flag().fetch_add(1);
+    for (std::size_t i = 0; i < pairs; ++i) {
+      zone.tracker->untrack(
+          zone.tracker->track(kTopic, typical_key(i % 64), meta, Owner{1, i}, 1).handle);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    state.SetItemsProcessed(state.items_processed() + static_cast<std::int64_t>(4 * pairs));
+  }
+}
+BENCHMARK(BM_TrackUntrackTwoProcesses)
+    ->Arg(500'000)
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// Shared bytes per presence with the typical meta, arena and index included.
+void BM_BytesPerPresence(benchmark::State& state) {
+  constexpr std::size_t kZoneBytes = 256 << 20;
+  for (auto _ : state) {
+    Zone zone(kZoneBytes);
+    const auto empty = zone.tracker->usage();
+    fill(*zone.tracker, kPresences);
+    const auto full = zone.tracker->usage();
+    state.counters["arena_bytes_per_presence"] =
+        static_cast<double>(full.used_bytes - empty.used_bytes) / kPresences;
+  }
+}
+BENCHMARK(BM_BytesPerPresence)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The smallest zone (in MiB) that takes 1,000,000 typical presences, found by trying.
+void BM_ZoneFor1M(benchmark::State& state) {
+  constexpr std::size_t kMillion = 1'000'000;
+  const std::size_t mib = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    Zone zone(mib << 20);
+    std::size_t stored = 0;
+    for (; stored < kMillion; ++stored) {
+      if (zone.tracker
+              ->track(kTopic, typical_key(stored), typical_meta(stored), Owner{1, stored}, 1)
+              .error != presence::TrackError::none) {
+        break;
+      }
+    }
+    state.counters["zone_mib"] = static_cast<double>(mib);
+    state.counters["stored"] = static_cast<double>(stored);
+    state.counters["all_bytes_per_presence"] = static_cast<double>(mib << 20) / kMillion;
+  }
+}
+BENCHMARK(BM_ZoneFor1M)->Arg(232)->Arg(240)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// One shared 100k-presence zone for the read benchmarks.
+Zone& populated() {
+  static Zone* zone = [] {
+    auto* z = new Zone(64 << 20);
+    fill(*z->tracker, kPresences);
+    return z;
+  }();
+  return *zone;
+}
+
+void BM_Stats100k(benchmark::State& state) {
+  Zone& zone = populated();
+  for (auto _ : state) benchmark::DoNotOptimize(zone.tracker->stats(kTopic));
+}
+BENCHMARK(BM_Stats100k)->Unit(benchmark::kMicrosecond);
+
+void BM_List100k(benchmark::State& state) {
+  Zone& zone = populated();
+  std::vector<presence::PresenceEntry> out;
+  for (auto _ : state) {
+    zone.tracker->snapshot(kTopic, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["entries"] = static_cast<double>(out.size());
+}
+BENCHMARK(BM_List100k)->Unit(benchmark::kMillisecond);
+
+void BM_GetByKey100k(benchmark::State& state) {
+  Zone& zone = populated();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(zone.tracker->get_by_key(kTopic, typical_key(i++ % kPresences)));
+  }
+}
+BENCHMARK(BM_GetByKey100k)->Unit(benchmark::kMicrosecond);
+
+// A replica holding 100k remote entries merges a delta with one new join.
+void BM_MergeOneEntryDelta(benchmark::State& state) {
+  Zone origin(64 << 20, "store-a");
+  Zone replica(128 << 20, "store-b");  // room for the entries the iterations add
+  fill(*origin.tracker, kPresences);
+  if (const auto s = replica.tracker->merge(origin.tracker->extract_full_state());
+      s != presence::MergeStatus::ok) {
+    state.SkipWithError(
+        ("full state merge failed: " + std::to_string(static_cast<int>(s))).c_str());
+    return;
+  }
+  std::uint64_t clock = origin.tracker->context().replicas[0].clock;
+  presence::Delta d;
+  d.origin = origin.tracker->local_replica();
+  d.joins.push_back(
+      presence::DeltaJoin{std::string(kTopic), typical_key(0), 0, 0, 0, typical_meta(1), 1, 1});
+  for (auto _ : state) {
+    state.PauseTiming();
+    d.from = clock;
+    d.to = ++clock;
+    d.joins[0].clock = d.joins[0].lineage = clock;
+    d.joins[0].key = typical_key(kPresences + clock);
+    state.ResumeTiming();
+    if (const auto s = replica.tracker->merge(d); s != presence::MergeStatus::ok) {
+      state.SkipWithError(("delta merge failed: " + std::to_string(static_cast<int>(s))).c_str());
+      break;
+    }
+  }
+  state.counters["remote_entries"] = static_cast<double>(replica.tracker->usage().metas);
+}
+BENCHMARK(BM_MergeOneEntryDelta)->Iterations(200'000)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
