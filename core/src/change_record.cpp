@@ -4,7 +4,8 @@
 
 namespace presence::shm {
 
-std::size_t decode_record(const std::byte* p, std::size_t avail, DecodedRecord& out) {
+std::size_t decode_record(const std::byte* p, std::size_t avail, RecordFields& out,
+                          std::string& topic, std::string& key, CartMeta& meta) {
   RecordHead head;
   if (avail < sizeof head) return 0;
   std::memcpy(&head, p, sizeof head);
@@ -25,12 +26,11 @@ std::size_t decode_record(const std::byte* p, std::size_t avail, DecodedRecord& 
   out.lineage = head.lineage;
   out.page_loaded_at_ms = head.page_loaded_at_ms;
   out.updated_at_ms = head.updated_at_ms;
-  if (!take(head.topic_len, out.topic) || !take(head.key_len, out.key) ||
-      !take(head.page_len, out.meta.page)) {
+  if (!take(head.topic_len, topic) || !take(head.key_len, key) || !take(head.page_len, meta.page)) {
     return 0;
   }
-  out.meta.items.resize(head.item_count);
-  for (CartItem& item : out.meta.items) {
+  meta.items.resize(head.item_count);
+  for (CartItem& item : meta.items) {
     if (end - at < static_cast<std::ptrdiff_t>(kItemHeadBytes)) return 0;
     const auto product_len = static_cast<std::size_t>(at[0]);
     const auto size_len = static_cast<std::size_t>(at[1]);
@@ -41,10 +41,13 @@ std::size_t decode_record(const std::byte* p, std::size_t avail, DecodedRecord& 
   return at == end ? head.bytes : 0;
 }
 
+std::string phx_ref_prev_of(const RecordFields& r) {
+  return r.prev_clock == 0 ? std::string() : phx_ref_of(r.tag, r.prev_clock);
+}
+
 MetaView meta_view_of(DecodedRecord&& r) {
-  return MetaView{phx_ref_of(r.tag, r.clock),
-                  r.prev_clock == 0 ? std::string() : phx_ref_of(r.tag, r.prev_clock),
-                  std::move(r.meta), r.page_loaded_at_ms};
+  return MetaView{phx_ref_of(r.tag, r.clock), phx_ref_prev_of(r), std::move(r.meta),
+                  r.page_loaded_at_ms};
 }
 
 }  // namespace presence::shm

@@ -63,7 +63,7 @@ struct RingSink {
   }
 };
 
-struct DecodedRecord {
+struct RecordFields {
   ChangeKind kind = ChangeKind::join;
   std::uint64_t seq = 0;
   std::uint64_t tag = 0;
@@ -72,13 +72,22 @@ struct DecodedRecord {
   std::uint64_t lineage = 0;
   std::int64_t page_loaded_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+};
+
+struct DecodedRecord : RecordFields {
   std::string topic;
   std::string key;
   CartMeta meta;
 };
 
-// Decodes one record at `p` (at most `avail` bytes); returns its size, 0 if malformed.
-std::size_t decode_record(const std::byte* p, std::size_t avail, DecodedRecord& out);
+// Decodes one record at `p` (at most `avail` bytes) straight into the caller's
+// strings; returns its size, 0 if malformed.
+std::size_t decode_record(const std::byte* p, std::size_t avail, RecordFields& fields,
+                          std::string& topic, std::string& key, CartMeta& meta);
+inline std::size_t decode_record(const std::byte* p, std::size_t avail, DecodedRecord& out) {
+  return decode_record(p, avail, out, out.topic, out.key, out.meta);
+}
+std::string phx_ref_prev_of(const RecordFields& r);
 MetaView meta_view_of(DecodedRecord&& r);
 
 }  // namespace presence::shm

@@ -33,7 +33,9 @@ void add_meta(json& by_key, const std::string& key, json meta) {
 
 std::string encode_presence_state(const std::vector<PresenceEntry>& entries) {
   json state = json::object();
-  for (const PresenceEntry& e : entries) add_meta(state, e.key, meta_json(e.meta, false));
+  // phx_ref_prev stays in the meta once updated, as Phoenix stores it, so a
+  // fresh presence_state equals the state a client synced through diffs.
+  for (const PresenceEntry& e : entries) add_meta(state, e.key, meta_json(e.meta, true));
   return state.dump();
 }
 

@@ -4,6 +4,7 @@
 
 #include "change_record.hpp"
 #include "locked_copy.hpp"
+#include "presence/phx_ref.hpp"
 #include "presence/tracker.hpp"
 
 namespace presence {
@@ -22,18 +23,30 @@ bool visible(PresenceStore& s, Offset meta) {
   return (s.at<shm::BlockHeader>(meta).flags & shm::kMetaVisible) != 0;
 }
 
-// Decodes a run of records into entries.
-void decode_entries(const std::byte* p, std::size_t bytes, std::vector<PresenceEntry>& out) {
-  shm::DecodedRecord r;
+// Decodes a run of records into `out`, reusing the strings and vectors of the
+// elements already there (a caller that keeps its vector allocates nothing in
+// steady state). Returns the records decoded; `out` is cut to them.
+template <class Element, class Fill>
+void decode_into(const std::byte* p, std::size_t bytes, std::vector<Element>& out, Fill&& fill) {
+  shm::RecordFields fields;
+  std::size_t used = 0;
   while (bytes > 0) {
-    const std::size_t n = shm::decode_record(p, bytes, r);
-    if (n == 0) return;
+    Element& e = used < out.size() ? out[used] : out.emplace_back();
+    const std::size_t n = shm::decode_record(p, bytes, fields, e.topic, e.key, e.meta.meta);
+    if (n == 0) break;
     p += n;
     bytes -= n;
-    std::string topic = std::move(r.topic);
-    std::string key = std::move(r.key);
-    out.push_back(PresenceEntry{std::move(topic), std::move(key), shm::meta_view_of(std::move(r))});
+    e.meta.phx_ref = phx_ref_of(fields.tag, fields.clock);
+    e.meta.phx_ref_prev = shm::phx_ref_prev_of(fields);
+    e.meta.page_loaded_at_ms = fields.page_loaded_at_ms;
+    fill(e, fields);
+    ++used;
   }
+  out.resize(used);
+}
+
+void decode_entries(const std::byte* p, std::size_t bytes, std::vector<PresenceEntry>& out) {
+  decode_into(p, bytes, out, [](PresenceEntry&, const shm::RecordFields&) {});
 }
 
 template <class F>
@@ -47,14 +60,15 @@ void for_visible_of_key(PresenceStore& s, Offset key, F&& f) {
 }  // namespace
 
 std::uint64_t Tracker::snapshot(std::string_view topic, std::vector<PresenceEntry>& out) {
-  out.clear();
   std::uint64_t seq = 0;
+  std::uint64_t count = 0;
   auto& buf = shm::scratch_buffer();
   const std::size_t bytes = shm::copy_locked(
       base_, lock_, buf,
       [&](PresenceStore& s) -> std::size_t {
         seq = s.log().head_seq();
         const Offset t = s.find_topic(topic);
+        count = t == 0 ? 0 : s.at<shm::TopicRecord>(t).connections;
         return t == 0 ? 0 : s.at<shm::TopicRecord>(t).listing_bytes;
       },
       [&](PresenceStore& s, std::byte* dst) {
@@ -68,6 +82,7 @@ std::uint64_t Tracker::snapshot(std::string_view topic, std::vector<PresenceEntr
           });
         }
       });
+  out.reserve(count);
   decode_entries(buf.data(), bytes, out);
   return seq;
 }
@@ -122,7 +137,6 @@ std::optional<MetaView> Tracker::get(MetaHandle h) {
 
 ChangeStatus Tracker::changes_since(std::uint64_t since, std::size_t max, std::vector<Change>& out,
                                     std::uint64_t* next) {
-  out.clear();
   bool behind = false;
   shm::ChangeLog::Range range{};
   auto& buf = shm::scratch_buffer();
@@ -137,20 +151,12 @@ ChangeStatus Tracker::changes_since(std::uint64_t since, std::size_t max, std::v
         if (!behind) s.log().copy_out(range.begin_pos, range.end_pos, dst);
       });
   *next = range.last_seq;
-  if (behind) return ChangeStatus::behind;
-  const std::byte* p = buf.data();
-  std::size_t left = bytes;
-  shm::DecodedRecord r;
-  while (left > 0) {
-    const std::size_t n = shm::decode_record(p, left, r);
-    if (n == 0) break;
-    p += n;
-    left -= n;
-    const ChangeKind kind = r.kind;
-    std::string topic = std::move(r.topic);
-    std::string key = std::move(r.key);
-    out.push_back(Change{kind, std::move(topic), std::move(key), shm::meta_view_of(std::move(r))});
+  if (behind) {
+    out.clear();
+    return ChangeStatus::behind;
   }
+  decode_into(buf.data(), bytes, out,
+              [](Change& c, const shm::RecordFields& fields) { c.kind = fields.kind; });
   return ChangeStatus::ok;
 }
 

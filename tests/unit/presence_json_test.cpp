@@ -15,7 +15,7 @@ MetaView view(std::string ref, std::string prev, std::string page, std::vector<C
                   loaded};
 }
 
-TEST(PresenceJson, StateGroupsMetasByKeyInTheContractShape) {
+TEST(PresenceJson, StateGroupsMetasByKeyAndKeepsPrevRefsLikePhoenix) {
   const std::vector<PresenceEntry> entries = {
       {"t", "alice", view("r1", "r0", "/a", {{"air-max-90", "10.5", 2}}, 100)},
       {"t", "alice", view("r2", "", "/b", {}, 200)},
@@ -23,7 +23,7 @@ TEST(PresenceJson, StateGroupsMetasByKeyInTheContractShape) {
   const json state = json::parse(encode_presence_state(entries));
   const json expected = json::parse(R"({
     "alice": {"metas": [
-      {"phx_ref": "r1", "page": "/a", "page_loaded_at": 100,
+      {"phx_ref": "r1", "phx_ref_prev": "r0", "page": "/a", "page_loaded_at": 100,
        "items": [{"product": "air-max-90", "size": "10.5", "qty": 2}]},
       {"phx_ref": "r2", "page": "/b", "page_loaded_at": 200, "items": []}]},
     "bob": {"metas": [{"phx_ref": "r3", "page": "", "page_loaded_at": 300, "items": []}]}})");

@@ -10,7 +10,8 @@
 
 namespace presence {
 
-// {"<key>": {"metas": [{"phx_ref", "page", "items", "page_loaded_at"}]}}
+// {"<key>": {"metas": [{"phx_ref", "page", "items", "page_loaded_at"}]}}, plus
+// phx_ref_prev on metas that replaced another, as Phoenix keeps it.
 std::string encode_presence_state(const std::vector<PresenceEntry>& entries);
 // {"joins": {...}, "leaves": {...}}, phx_ref_prev on metas that replaced another.
 // Only the net effect of the batch per phx_ref is sent: a meta that joins and
