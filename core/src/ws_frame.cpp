@@ -45,11 +45,11 @@ bool is_valid_close_code(std::uint16_t code) noexcept {
 FrameParser::FrameParser(Role role, std::size_t max_message_bytes) noexcept
     : role_(role), max_message_bytes_(max_message_bytes) {}
 
-FrameEvent FrameParser::fail(CloseCode code, std::string_view why) noexcept {
+bool FrameParser::fail(CloseCode code, std::string_view why) noexcept {
   stage_ = Stage::failed;
   failure_code_ = code;
   failure_reason_ = why;
-  return failure();
+  return false;
 }
 
 FrameEvent FrameParser::failure() const noexcept {
@@ -71,31 +71,30 @@ FrameEvent FrameParser::feed(const std::uint8_t* data, std::size_t len,
     drop_message_ = false;
   }
   std::size_t pos = 0;
-  FrameEvent event;
   for (;;) {
     if (stage_ == Stage::header) {
       while (header_have_ < header_need_ && pos < len) {
         header_[header_have_++] = data[pos++];
-        if (header_have_ == 2 && !check_first_two_bytes(&event)) {
+        if (header_have_ == 2 && !check_first_two_bytes()) {
           *consumed = pos;
-          return event;
+          return failure();
         }
       }
       if (header_have_ < header_need_) break;
-      if (!finish_header(&event)) {
+      if (!finish_header()) {
         *consumed = pos;
-        return event;
+        return failure();
       }
     }
     std::size_t used = 0;
-    const bool ok = read_payload(data + pos, len - pos, &used, &event);
+    const bool ok = read_payload(data + pos, len - pos, &used);
     pos += used;
     if (!ok) {
       *consumed = pos;
-      return event;
+      return failure();
     }
     if (payload_left_ > 0) break;
-    event = finish_frame();
+    const FrameEvent event = finish_frame();
     if (event.kind != FrameEvent::Kind::none) {
       *consumed = pos;
       return event;
@@ -105,41 +104,33 @@ FrameEvent FrameParser::feed(const std::uint8_t* data, std::size_t len,
   return {};
 }
 
-bool FrameParser::check_first_two_bytes(FrameEvent* error) noexcept {
+bool FrameParser::check_first_two_bytes() noexcept {
   const std::uint8_t op = header_[0] & kOpcodeBits;
   if ((header_[0] & kReservedBits) != 0) {
-    *error = fail(CloseCode::protocol_error, "reserved bits set without an extension");
-    return false;
+    return fail(CloseCode::protocol_error, "reserved bits set without an extension");
   }
   if (!is_known_opcode(op)) {
-    *error = fail(CloseCode::protocol_error, "unknown opcode");
-    return false;
+    return fail(CloseCode::protocol_error, "unknown opcode");
   }
   masked_ = (header_[1] & kMaskBit) != 0;
   if (role_ == Role::server && !masked_) {
-    *error = fail(CloseCode::protocol_error, "unmasked client frame");
-    return false;
+    return fail(CloseCode::protocol_error, "unmasked client frame");
   }
   if (role_ == Role::client && masked_) {
-    *error = fail(CloseCode::protocol_error, "masked server frame");
-    return false;
+    return fail(CloseCode::protocol_error, "masked server frame");
   }
   const std::uint8_t length7 = header_[1] & kLengthBits;
   if (is_control()) {
     if (!is_fin()) {
-      *error = fail(CloseCode::protocol_error, "fragmented control frame");
-      return false;
+      return fail(CloseCode::protocol_error, "fragmented control frame");
     }
     if (length7 > kMaxControlPayloadBytes) {
-      *error = fail(CloseCode::protocol_error, "control frame longer than 125 bytes");
-      return false;
+      return fail(CloseCode::protocol_error, "control frame longer than 125 bytes");
     }
   } else if (op == static_cast<std::uint8_t>(Opcode::continuation) && !in_message_) {
-    *error = fail(CloseCode::protocol_error, "continuation frame without a message to continue");
-    return false;
+    return fail(CloseCode::protocol_error, "continuation frame without a message to continue");
   } else if (op != static_cast<std::uint8_t>(Opcode::continuation) && in_message_) {
-    *error = fail(CloseCode::protocol_error, "new data frame inside a fragmented message");
-    return false;
+    return fail(CloseCode::protocol_error, "new data frame inside a fragmented message");
   }
   std::size_t extended = 0;
   if (length7 == kLength16) extended = 2;
@@ -148,7 +139,7 @@ bool FrameParser::check_first_two_bytes(FrameEvent* error) noexcept {
   return true;
 }
 
-bool FrameParser::finish_header(FrameEvent* error) noexcept {
+bool FrameParser::finish_header() noexcept {
   const std::uint8_t length7 = header_[1] & kLengthBits;
   std::uint64_t length = length7;
   std::size_t at = 2;
@@ -159,8 +150,7 @@ bool FrameParser::finish_header(FrameEvent* error) noexcept {
     length = read_big_endian(&header_[at], 8);
     at += 8;
     if ((length >> 63) != 0) {
-      *error = fail(CloseCode::protocol_error, "64-bit length with the most significant bit set");
-      return false;
+      return fail(CloseCode::protocol_error, "64-bit length with the most significant bit set");
     }
   }
   if (masked_) std::memcpy(mask_.data(), &header_[at], kMaskKeyBytes);
@@ -171,8 +161,7 @@ bool FrameParser::finish_header(FrameEvent* error) noexcept {
     const std::size_t already = in_message_ ? message_size_ : 0;
     // Refused from the header alone, so an oversized message is never buffered.
     if (length > max_message_bytes_ - already) {
-      *error = fail(CloseCode::message_too_big, "message larger than the maximum");
-      return false;
+      return fail(CloseCode::message_too_big, "message larger than the maximum");
     }
     if (!in_message_) {
       in_message_ = true;
@@ -181,8 +170,7 @@ bool FrameParser::finish_header(FrameEvent* error) noexcept {
       utf8_.reset();
     }
     if (!reserve_message(already + static_cast<std::size_t>(length))) {
-      *error = fail(CloseCode::internal_error, "out of memory");
-      return false;
+      return fail(CloseCode::internal_error, "out of memory");
     }
   }
   payload_left_ = length;
@@ -204,8 +192,8 @@ bool FrameParser::reserve_message(std::size_t total) noexcept {
   return true;
 }
 
-bool FrameParser::read_payload(const std::uint8_t* data, std::size_t len, std::size_t* used,
-                               FrameEvent* error) noexcept {
+bool FrameParser::read_payload(const std::uint8_t* data, std::size_t len,
+                               std::size_t* used) noexcept {
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, len));
   *used = n;
   if (n == 0) return true;
@@ -225,8 +213,7 @@ bool FrameParser::read_payload(const std::uint8_t* data, std::size_t len, std::s
   }
   message_size_ += n;
   if (message_opcode_ == Opcode::text && !utf8_.feed(std::string_view(dst, n))) {
-    *error = fail(CloseCode::invalid_payload, "text message is not valid UTF-8");
-    return false;
+    return fail(CloseCode::invalid_payload, "text message is not valid UTF-8");
   }
   return true;
 }
@@ -238,7 +225,8 @@ FrameEvent FrameParser::finish_frame() noexcept {
   if (is_control()) return finish_control_frame();
   if (!is_fin()) return {};
   if (message_opcode_ == Opcode::text && !utf8_.complete()) {
-    return fail(CloseCode::invalid_payload, "text message ends inside a UTF-8 sequence");
+    fail(CloseCode::invalid_payload, "text message ends inside a UTF-8 sequence");
+    return failure();
   }
   in_message_ = false;
   drop_message_ = true;
@@ -259,15 +247,22 @@ FrameEvent FrameParser::finish_control_frame() noexcept {
     event.payload = body;
     return event;
   }
-  if (body.size() == 1) return fail(CloseCode::protocol_error, "close frame with a 1-byte payload");
+  if (body.size() == 1) {
+    fail(CloseCode::protocol_error, "close frame with a 1-byte payload");
+    return failure();
+  }
   event.kind = FrameEvent::Kind::close;
   if (body.size() >= 2) {
     const auto code = static_cast<std::uint16_t>(
         read_big_endian(reinterpret_cast<const std::uint8_t*>(body.data()), 2));
-    if (!is_valid_close_code(code)) return fail(CloseCode::protocol_error, "invalid close code");
+    if (!is_valid_close_code(code)) {
+      fail(CloseCode::protocol_error, "invalid close code");
+      return failure();
+    }
     event.reason = body.substr(2);
     if (!is_valid_utf8(event.reason)) {
-      return fail(CloseCode::invalid_payload, "close reason is not valid UTF-8");
+      fail(CloseCode::invalid_payload, "close reason is not valid UTF-8");
+      return failure();
     }
     event.code = static_cast<CloseCode>(code);
   }

@@ -88,13 +88,13 @@ class FrameParser {
  private:
   enum class Stage { header, payload, closed, failed };
 
-  FrameEvent fail(CloseCode code, std::string_view why) noexcept;
+  // Enters the failed state; returns false so a check can `return fail(...)`.
+  bool fail(CloseCode code, std::string_view why) noexcept;
   FrameEvent failure() const noexcept;
-  bool check_first_two_bytes(FrameEvent* error) noexcept;
-  bool finish_header(FrameEvent* error) noexcept;
+  bool check_first_two_bytes() noexcept;
+  bool finish_header() noexcept;
   bool reserve_message(std::size_t total) noexcept;
-  bool read_payload(const std::uint8_t* data, std::size_t len, std::size_t* used,
-                    FrameEvent* error) noexcept;
+  bool read_payload(const std::uint8_t* data, std::size_t len, std::size_t* used) noexcept;
   FrameEvent finish_frame() noexcept;
   FrameEvent finish_control_frame() noexcept;
   bool is_control() const noexcept { return (header_[0] & 0x08) != 0; }
