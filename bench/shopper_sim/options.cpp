@@ -2,9 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
-#include <functional>
-#include <map>
 #include <string_view>
 
 namespace presence::sim {

@@ -1,7 +1,7 @@
 #include "shopper_fleet.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdlib>
 #include <ctime>
 
 #include "clock.hpp"

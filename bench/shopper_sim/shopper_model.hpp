@@ -39,8 +39,6 @@ class ShopperModel {
   // One step of a visit: changes the tab's page or the cart and returns the update payload.
   std::string next_update(Rng& rng, Cart& cart, std::size_t& page) const;
 
-  const Catalogue& catalogue() const noexcept { return catalogue_; }
-
  private:
   std::size_t browse_target(Rng& rng) const;
   void add_shoe(Rng& rng, Cart& cart, std::size_t page) const;

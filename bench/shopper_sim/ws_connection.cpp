@@ -1,6 +1,5 @@
 #include "ws_connection.hpp"
 
-#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 

@@ -234,3 +234,29 @@ def test_plans_that_cannot_run_are_refused(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
     assert result.stdout == ""
+
+
+def test_churning_shoppers_leave_come_back_and_are_all_closed(nginx_factory):
+    server = nginx_factory(workers=2)
+    command = sim_command(
+        server, "--shoppers", "120", "--tabs-fraction", "0.3", "--churn", "1", "--away", "1",
+        "--ramp", "500", "--duration", "8", "--drain", "3", "--update-rate", "40",
+        "--heartbeat", "2",
+    )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    conns, shoppers = report["connections"], report["shoppers"]
+    assert conns["failed"] == 0 and conns["dropped"] == 0, conns
+    assert shoppers["joined_once"] == 120
+    # About 120 x 1/60 x 7 s leave; every one comes back after about a second.
+    assert shoppers["left"] > 0, shoppers
+    assert 0 < shoppers["returned"] <= shoppers["left"], shoppers
+    assert conns["attempted"] >= conns["planned"] + shoppers["returned"]
+    # Every joined connection was closed by the simulator: by a leave or by the drain.
+    assert conns["closed_by_sim"] == conns["joined"]
+    assert report["updates"]["acked"] == report["updates"]["sent"] > 0
+    view = AdminView(server, topics=("admin:stats",))
+    view.wait_until(lambda v: v.stats is not None and v.stats["shoppers"] == 0,
+                    what="no shoppers after the run")
+    view.close()
