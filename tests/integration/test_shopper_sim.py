@@ -18,7 +18,7 @@ SIM = Path(os.environ.get("PRESENCE_BUILD_DIR", BUILD)) / "bench" / "shopper-sim
 
 SHOPPERS = 200
 DURATION_S = 10
-DRAIN_S = 3
+DRAIN_S = 6  # half of it waits for the last acknowledgements, even on a loaded machine
 
 # Every field of the report, by section; a missing or an unexpected one fails.
 REPORT_FIELDS = {
