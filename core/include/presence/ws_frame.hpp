@@ -95,6 +95,7 @@ class FrameParser {
   bool finish_header() noexcept;
   bool reserve_message(std::size_t total) noexcept;
   bool read_payload(const std::uint8_t* data, std::size_t len, std::size_t* used) noexcept;
+  void unmask(const std::uint8_t* from, char* to, std::size_t n) const noexcept;
   FrameEvent finish_frame() noexcept;
   FrameEvent finish_control_frame() noexcept;
   bool is_control() const noexcept { return (header_[0] & 0x08) != 0; }
