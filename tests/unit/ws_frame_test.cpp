@@ -258,6 +258,11 @@ TEST(WsFrame, OversizedMessageIsRefusedFromTheHeaderAlone) {
   EXPECT_EQ(parser.buffer_capacity(), 0u);
 }
 
+TEST(WsFrame, HugeSixtyFourBitLengthIsTooBigNotAnAllocation) {
+  expect_error(raw_frame(0x82, 127, std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8), {}),
+               CloseCode::message_too_big);
+}
+
 TEST(WsFrame, FragmentedMessageOfExactlyMaxPassesAndOneMoreFails) {
   const std::string half(kMax / 2, 'h');
   EXPECT_EQ(run(frame(Opcode::text, half, false) + frame(Opcode::continuation, half))
