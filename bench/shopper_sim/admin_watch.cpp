@@ -1,9 +1,11 @@
 #include "admin_watch.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "clock.hpp"
 #include "presence/phoenix_message.hpp"
+#include "presence_feed_count.hpp"
 
 namespace presence::sim {
 namespace {
@@ -117,7 +119,14 @@ void AdminWatch::on_admin_text(std::string_view text) {
   if (!stats && !mentions(text, kTrackerTopic)) return;  // heartbeat replies
   ++traffic.messages;
   traffic.bytes += text.size();
-  if (!stats && tracker_joined_) return;  // presence_state / presence_diff: counted, not parsed
+  if (!stats && tracker_joined_) {
+    // presence_state and presence_diff: counted without building them.
+    const FeedCount feed = count_feed_metas(text);
+    if (!feed.ok || (feed.event != "presence_state" && feed.event != "presence_diff")) return;
+    report_.tracker_metas = feed.is_state ? feed.metas : report_.tracker_metas + feed.metas;
+    report_.max_tracker_metas = std::max(report_.max_tracker_metas, report_.tracker_metas);
+    return;
+  }
   phoenix::Parsed parsed = phoenix::parse_message(text);
   if (parsed.error != phoenix::ParseError::none) return;
   const phoenix::Message& msg = parsed.msg;

@@ -19,6 +19,8 @@ nlohmann::json admin_json(const AdminReport& a) {
           {"last_stats",
            {{"shoppers", a.last_stats_shoppers}, {"connections", a.last_stats_connections}}},
           {"max_stats_shoppers", a.max_stats_shoppers},
+          {"tracker_metas", a.tracker_metas},
+          {"max_tracker_metas", a.max_tracker_metas},
           {"probe_connections", a.probe_connections}};
 }
 

@@ -71,6 +71,8 @@ nlohmann::json AdminReport::to_json() const {
           {"last_stats_shoppers", last_stats_shoppers},
           {"last_stats_connections", last_stats_connections},
           {"max_stats_shoppers", max_stats_shoppers},
+          {"tracker_metas", tracker_metas},
+          {"max_tracker_metas", max_tracker_metas},
           {"probe_connections", probe_connections}};
 }
 
@@ -90,6 +92,8 @@ std::optional<AdminReport> AdminReport::from_json(const nlohmann::json& j) noexc
     a.last_stats_shoppers = j.at("last_stats_shoppers").get<std::uint64_t>();
     a.last_stats_connections = j.at("last_stats_connections").get<std::uint64_t>();
     a.max_stats_shoppers = j.at("max_stats_shoppers").get<std::uint64_t>();
+    a.tracker_metas = j.at("tracker_metas").get<std::int64_t>();
+    a.max_tracker_metas = j.at("max_tracker_metas").get<std::int64_t>();
     a.probe_connections = j.at("probe_connections").get<std::uint64_t>();
     return a;
   } catch (const nlohmann::json::exception&) {

@@ -33,6 +33,10 @@ struct AdminReport {
   std::uint64_t last_stats_shoppers = 0;
   std::uint64_t last_stats_connections = 0;
   std::uint64_t max_stats_shoppers = 0;
+  // Metas in the presence admin:cart_tracker described (presence_state, then each diff's joins
+  // minus leaves): proves the batched feed complete, not only small.
+  std::int64_t tracker_metas = 0;
+  std::int64_t max_tracker_metas = 0;
   std::uint64_t probe_connections = 0;  // the probe's own connection, counted by the server too
 
   nlohmann::json to_json() const;
