@@ -145,6 +145,11 @@ ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept {
 
   presence::ws::UpgradeCheck check = presence::ws::check_upgrade(req);
   if (!check.ok) return refuse(r, check.http_status, check.reason);
+#if (NGX_HTTP_V2)
+  // An HTTP/2 stream cannot be taken over (RFC 8441 is not supported).
+  if (r->stream != nullptr) return refuse(r, NGX_HTTP_BAD_REQUEST, "HTTP/2 has no Upgrade");
+#endif
+  if (r != r->main) return refuse(r, NGX_HTTP_BAD_REQUEST, "not in a subrequest");
   if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
     return refuse(r, NGX_HTTP_BAD_REQUEST, "an upgrade request carries no body");
   }

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need (Debian packages, npm
-# packages), then configures and builds. Shared by ./run and ./test; safe to
-# run again: it installs only what is missing and rebuilds only what changed.
+# packages), then configures and builds the given targets (all without any).
+# Shared by ./run and ./test; safe to run again: it installs only what is
+# missing and rebuilds only what changed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PRESENCE_BUILD_DIR:-$root/build}
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates libssl-dev
   nginx nginx-dev libsodium-dev nlohmann-json3-dev libhiredis-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev
-  redis-server chromium nodejs npm
+  redis-server chromium
   python3 python3-pytest python3-websockets python3-jwt python3-cryptography
-  python3-hypothesis python3-redis
+  python3-hypothesis
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (its npm then conflicts with
+# Debian's): only a machine without node and npm gets Debian's.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
@@ -38,4 +43,6 @@ if [ -f "$root/package-lock.json" ]; then
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"

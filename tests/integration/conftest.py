@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,7 +60,11 @@ class Keys:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         folder.mkdir(parents=True, exist_ok=True)
+        # A key file loses one trailing newline (as editors leave them), so
+        # the raw secret must not end in one.
         self.hs256_secret = secrets.token_bytes(32)
+        while self.hs256_secret.endswith(b"\n"):
+            self.hs256_secret = secrets.token_bytes(32)
         self.hs256_path = folder / "shopper-hs256.key"
         self.hs256_path.write_bytes(self.hs256_secret)
         private = Ed25519PrivateKey.generate()
@@ -113,8 +118,13 @@ class Nginx:
         run = prefix / ".run"
         for sub in ("logs", "tmp", "keys"):
             (run / sub).mkdir(parents=True, exist_ok=True)
-        (prefix / "build").symlink_to(BUILD)
-        (prefix / "dashboard").symlink_to(REPO / "dashboard")
+        # Workers run as nobody: what they serve is copied into the prefix
+        # (readable whatever the permissions of the checkout); the module,
+        # loaded by the master, is linked.
+        (prefix / "build").mkdir()
+        (prefix / "build" / "module").symlink_to(BUILD / "module")
+        if (BUILD / "dashboard").is_dir():
+            shutil.copytree(BUILD / "dashboard", prefix / "build" / "dashboard")
         self.keys = Keys(run / "keys")
         (run / "htpasswd").write_text(ssha_entry(ADMIN_USER, ADMIN_PASSWORD))
         self.conf = prefix / "nginx.conf"
@@ -185,12 +195,13 @@ class Nginx:
 
 
 @pytest.fixture
-def nginx_factory(tmp_path):
+def nginx_factory():
     started = []
 
     def make(workers=1, overrides=None, extra_http="", start=True):
-        prefix = tmp_path / f"nginx{len(started)}"
-        prefix.mkdir()
+        # Not under pytest's tmp_path: that is 0700, and workers run as nobody.
+        prefix = Path(tempfile.mkdtemp(prefix="presence-nginx-"))
+        os.chmod(prefix, 0o755)
         server = Nginx(prefix, workers, overrides, extra_http)
         started.append(server)
         return server.start() if start else server
@@ -201,6 +212,7 @@ def nginx_factory(tmp_path):
         if server.proc is not None:
             # A worker that crashed is a failure even when every assertion held.
             log = server.error_log
+            shutil.rmtree(server.prefix, ignore_errors=True)
             assert "exited on signal" not in log, log[-4000:]
 
 
