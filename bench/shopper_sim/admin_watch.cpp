@@ -122,7 +122,9 @@ void AdminWatch::on_admin_text(std::string_view text) {
   if (!stats && tracker_joined_) {
     // presence_state and presence_diff: counted without building them.
     const FeedCount feed = count_feed_metas(text);
+    if (!feed.ok) ++report_.tracker_unreadable;
     if (!feed.ok || (feed.event != "presence_state" && feed.event != "presence_diff")) return;
+    if (feed.is_state) ++report_.tracker_states;
     report_.tracker_metas = feed.is_state ? feed.metas : report_.tracker_metas + feed.metas;
     report_.max_tracker_metas = std::max(report_.max_tracker_metas, report_.tracker_metas);
     return;

@@ -21,6 +21,8 @@ nlohmann::json admin_json(const AdminReport& a) {
           {"max_stats_shoppers", a.max_stats_shoppers},
           {"tracker_metas", a.tracker_metas},
           {"max_tracker_metas", a.max_tracker_metas},
+          {"tracker_states", a.tracker_states},
+          {"tracker_unreadable", a.tracker_unreadable},
           {"probe_connections", a.probe_connections}};
 }
 

@@ -73,6 +73,8 @@ nlohmann::json AdminReport::to_json() const {
           {"max_stats_shoppers", max_stats_shoppers},
           {"tracker_metas", tracker_metas},
           {"max_tracker_metas", max_tracker_metas},
+          {"tracker_states", tracker_states},
+          {"tracker_unreadable", tracker_unreadable},
           {"probe_connections", probe_connections}};
 }
 
@@ -94,6 +96,8 @@ std::optional<AdminReport> AdminReport::from_json(const nlohmann::json& j) noexc
     a.max_stats_shoppers = j.at("max_stats_shoppers").get<std::uint64_t>();
     a.tracker_metas = j.at("tracker_metas").get<std::int64_t>();
     a.max_tracker_metas = j.at("max_tracker_metas").get<std::int64_t>();
+    a.tracker_states = j.at("tracker_states").get<std::uint64_t>();
+    a.tracker_unreadable = j.at("tracker_unreadable").get<std::uint64_t>();
     a.probe_connections = j.at("probe_connections").get<std::uint64_t>();
     return a;
   } catch (const nlohmann::json::exception&) {

@@ -37,7 +37,9 @@ struct AdminReport {
   // minus leaves): proves the batched feed complete, not only small.
   std::int64_t tracker_metas = 0;
   std::int64_t max_tracker_metas = 0;
-  std::uint64_t probe_connections = 0;  // the probe's own connection, counted by the server too
+  std::uint64_t tracker_states = 0;      // presence_state messages: the first, then resyncs
+  std::uint64_t tracker_unreadable = 0;  // messages on the topic the count could not read
+  std::uint64_t probe_connections = 0;   // the probe's own connection, counted by the server too
 
   nlohmann::json to_json() const;
   static std::optional<AdminReport> from_json(const nlohmann::json& j) noexcept;

@@ -35,7 +35,7 @@ REPORT_FIELDS = {
     "heartbeats": {"sent", "acked", "latency_ms"},
     "admin": {"joined", "error", "topics", "stats_latency_ms", "probes_sent", "probes_seen",
               "probes_timed_out", "last_stats", "max_stats_shoppers", "tracker_metas",
-              "max_tracker_metas", "probe_connections"},
+              "max_tracker_metas", "tracker_states", "tracker_unreadable", "probe_connections"},
     "nginx": {"pid", "before", "at_peak", "after", "per_connection", "cpu_s", "cpu_percent"},
     "sim": {"cpu_user_s", "cpu_system_s", "cpu_s", "cpu_percent", "max_worker_rss_kb"},
 }
@@ -127,6 +127,7 @@ def test_small_run_counts_exactly_and_reports_every_field(nginx_factory, tmp_pat
     assert admin["max_stats_shoppers"] == SHOPPERS + probe
     # The batched presence_state / presence_diff feed described every connection at its peak.
     assert admin["max_tracker_metas"] == conns["planned"] + probe
+    assert admin["tracker_states"] >= 1 and admin["tracker_unreadable"] == 0
     assert admin["joined"] is True and admin["error"] == ""
     assert admin["probes_seen"] > 0 and admin["probes_timed_out"] == 0
     assert admin["probes_sent"] - admin["probes_seen"] <= 1  # one may be in flight at the drain
