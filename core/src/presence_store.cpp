@@ -95,8 +95,7 @@ std::uint16_t PresenceStore::find_owner(std::uint32_t pid) noexcept {
   return 0;
 }
 
-std::uint16_t PresenceStore::claim_owner(std::uint32_t pid, std::uint16_t hint) noexcept {
-  if (hint != 0 && hint <= kMaxOwnerPids && h_.owners[hint - 1u].pid == pid) return hint;
+std::uint16_t PresenceStore::claim_owner(std::uint32_t pid) noexcept {
   if (const std::uint16_t slot = find_owner(pid); slot != 0) return slot;
   for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
     if (h_.owners[i].pid == 0) {

@@ -62,7 +62,7 @@ class PresenceStore {
   MetaHandle handle_of(Offset meta) noexcept;
 
   // Owner slots: find or claim (returns slot + 1, 0 when all are taken).
-  std::uint16_t claim_owner(std::uint32_t pid, std::uint16_t hint) noexcept;
+  std::uint16_t claim_owner(std::uint32_t pid) noexcept;
   std::uint16_t find_owner(std::uint32_t pid) noexcept;
 
   std::uint64_t tag_of(const MetaRecord& m) noexcept { return h_.replicas[m.replica].tag; }

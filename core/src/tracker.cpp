@@ -193,7 +193,7 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
     shm::Locked locked(base_, lock_);
     PresenceStore s(base_);
     auto& h = s.header();
-    const std::uint16_t slot = s.claim_owner(owner.pid, 0);
+    const std::uint16_t slot = s.claim_owner(owner.pid);
     if (slot == 0) {
       ++h.track_failures_full;
       return TrackResult{TrackError::region_full, {}, {}};
