@@ -181,6 +181,19 @@ TEST(Crdt, APeerBeyondTheTombstoneLogGetsAFullStateThatDropsRemovedMetas) {
   EXPECT_TRUE(sorted_list(e.tracker).empty());
 }
 
+// A peer that claims to have seen clocks we never issued (an earlier life of a
+// replica with the same name and generation) is sent everything.
+TEST(Crdt, APeerClaimingAFutureClockGetsAFullState) {
+  Node a("a");
+  track(a.tracker, "alice");
+  const Delta d = a.tracker.extract_delta(99);
+  EXPECT_TRUE(d.full_state);
+  EXPECT_EQ(d.from, 0u);
+  EXPECT_EQ(d.joins.size(), 1u);
+  EXPECT_FALSE(a.tracker.extract_delta(1).full_state);
+  EXPECT_TRUE(a.tracker.extract_delta(1).joins.empty());
+}
+
 TEST(Crdt, DownHidesUpShowsAndPermdownForgetsAReplica) {
   Node a("a"), b("b");
   track(a.tracker, "alice", "/x");
