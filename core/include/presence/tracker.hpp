@@ -33,15 +33,23 @@ class Tracker {
   // New phx_ref, phx_ref_prev = old ref; page_loaded_at changes only with the page.
   TrackResult update(MetaHandle h, const CartMeta& meta, std::int64_t now_ms);
   bool untrack(MetaHandle h);
+  // Every meta of a dead worker, in time proportional to what it owned.
   std::size_t untrack_owner_pid(std::uint32_t pid);
   std::vector<std::uint32_t> owner_pids();
 
+  // Lock-free atomic read of the change sequence.
   std::uint64_t head_seq() const noexcept;
+  // Changes with seq > since, in order, at most `max`; *next = the seq to pass next time.
+  // `behind` when `since` fell out of the ring: resync from snapshot() and carry on
+  // from the seq it returns. `out` is replaced, its elements' storage reused.
   ChangeStatus changes_since(std::uint64_t since, std::size_t max, std::vector<Change>& out,
                              std::uint64_t* next);
+  // The visible metas of `topic` into `out` (replaced, storage reused), and the
+  // change seq the listing is consistent with.
   std::uint64_t snapshot(std::string_view topic, std::vector<PresenceEntry>& out);
   std::optional<MetaView> get(MetaHandle h);
   std::vector<PresenceEntry> get_by_key(std::string_view topic, std::string_view key);
+  // Lock-free; changes whenever an aggregate (or the set of counted replicas) changes.
   std::uint64_t stats_version() const noexcept;
   StatsSnapshot stats(std::string_view topic);
   TrackerUsage usage();
