@@ -142,6 +142,175 @@ void print_progress(double t, const Tally& now, const Progress& before, double d
   std::fputc('\n', stderr);
 }
 
+// Forks one worker per slice, each with its end of a pipe; stops forking at the first failure
+// (the workers already started are told to stop through g_stop).
+std::vector<Worker> fork_workers(const Options& options, const RunPlan& plan,
+                                 const ShopperModel& model, const TokenMinter& shopper_minter,
+                                 const TokenMinter* admin_minter, const std::string& run_id) {
+  const pid_t parent = getpid();
+  std::vector<Worker> workers(plan.slices.size());
+  for (std::size_t i = 0; i < plan.slices.size(); ++i) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      std::perror("shopper-sim: pipe");
+      g_stop = 1;
+      break;
+    }
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      for (std::size_t j = 0; j < i; ++j) ::close(workers[j].fd);
+      // A worker never outlives the command that started it.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) _exit(1);
+      const WorkerContext context{options,
+                                  plan.slices[i],
+                                  model,
+                                  shopper_minter,
+                                  plan.slices[i].runs_admin ? admin_minter : nullptr,
+                                  run_id,
+                                  fds[1]};
+      _exit(run_worker(context, g_stop));
+    }
+    ::close(fds[1]);
+    if (pid < 0) {
+      std::perror("shopper-sim: fork");
+      ::close(fds[0]);
+      g_stop = 1;
+      break;
+    }
+    workers[i].pid = pid;
+    workers[i].fd = fds[0];
+  }
+  return workers;
+}
+
+// The parent while the workers run: reads their pipes, forwards a stop, enforces the deadline,
+// prints the merged progress line and samples nginx, keeping the sample at the peak.
+class Supervisor {
+ public:
+  Supervisor(const Options& options, std::int64_t start, const NginxSample& before)
+      : options_(options), start_(start), at_peak_(before), last_progress_(start) {}
+
+  void run(std::vector<Worker>& workers) {
+    const std::int64_t deadline =
+        start_ + seconds_to_ns(options_.duration_s + options_.drain_s + kWorkerGraceS);
+    for (;;) {
+      std::vector<pollfd> polled;
+      std::vector<Worker*> owners;
+      for (Worker& w : workers) {
+        if (w.fd < 0) continue;
+        polled.push_back({w.fd, POLLIN, 0});
+        owners.push_back(&w);
+      }
+      if (polled.empty()) return;
+      const int ready = poll(polled.data(), polled.size(), kPollMs);
+      for (std::size_t i = 0; ready > 0 && i < polled.size(); ++i) {
+        if (polled[i].revents == 0) continue;
+        if (!drain_pipe(*owners[i], seen.errors)) {
+          ::close(owners[i]->fd);
+          owners[i]->fd = -1;
+        }
+      }
+      const std::int64_t now = now_ns();
+      if (g_stop != 0 && !forwarded_) {
+        forwarded_ = true;
+        for (const Worker& w : workers) {
+          if (w.pid > 0) kill(w.pid, SIGTERM);
+        }
+      }
+      if (now >= deadline && !killed_) {
+        killed_ = true;
+        for (const Worker& w : workers) {
+          if (w.pid <= 0 || w.fd < 0) continue;
+          kill(w.pid, SIGKILL);
+          seen.errors.push_back("worker " + std::to_string(w.pid) + " killed at the deadline");
+        }
+      }
+      if (progress_due(workers, now)) on_progress(workers, now);
+    }
+  }
+
+  RunObservations seen;
+  const NginxSample& at_peak() const noexcept { return at_peak_; }
+
+ private:
+  // A line once every running worker has sent its next snapshot, so the rates compare like
+  // with like; a worker that falls silent delays it by at most one more interval.
+  bool progress_due(const std::vector<Worker>& workers, std::int64_t now) const {
+    const std::int64_t every = seconds_to_ns(options_.progress_interval_s);
+    bool all_reported = true;
+    for (const Worker& w : workers) {
+      all_reported = all_reported && (w.fd < 0 || w.rounds > printed_rounds_);
+    }
+    return (all_reported && now - last_progress_ >= every / 2) || now - last_progress_ >= 2 * every;
+  }
+
+  void on_progress(const std::vector<Worker>& workers, std::int64_t now) {
+    ++printed_rounds_;
+    const Tally t = tally(workers);
+    const double dt = ns_to_seconds(now - last_progress_);
+    if (dt > 0 && t.sum.joined >= previous_.joined) {
+      seen.peak_join_rate =
+          std::max(seen.peak_join_rate, static_cast<double>(t.sum.joined - previous_.joined) / dt);
+    }
+    std::optional<NginxSample> sample;
+    if (options_.nginx_pid != 0) {
+      sample = sample_nginx(options_.nginx_pid, options_.metrics_url);
+      sample->connections = t.sum.open;
+    }
+    // The latest sample at the highest count: the most settled view of the plateau.
+    if (t.sum.open >= seen.peak_connections && t.sum.open > 0) {
+      seen.peak_connections = t.sum.open;
+      if (sample) at_peak_ = *sample;
+    }
+    seen.peak_shoppers = std::max(seen.peak_shoppers, t.sum.online);
+    print_progress(ns_to_seconds(now - start_), t, previous_, dt, options_.admin_key.has_value(),
+                   sample ? &*sample : nullptr);
+    previous_ = t.sum;
+    last_progress_ = now;
+  }
+
+  const Options& options_;
+  std::int64_t start_;
+  NginxSample at_peak_;
+  std::int64_t last_progress_;
+  std::uint64_t printed_rounds_ = 0;
+  Progress previous_;
+  bool forwarded_ = false;
+  bool killed_ = false;
+};
+
+// Waits for every worker and adds up their reports; 1 when one was lost.
+int collect(const std::vector<Worker>& workers, WorkerReport& merged,
+            std::vector<std::string>& errors) {
+  int status_code = 0;
+  for (const Worker& w : workers) {
+    if (w.pid <= 0) continue;
+    int status = 0;
+    waitpid(w.pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !w.report) {
+      status_code = 1;
+      errors.push_back("worker " + std::to_string(w.pid) + " ended without its report");
+    }
+    if (w.report) merged.merge(*w.report);
+  }
+  return status_code;
+}
+
+bool write_report(const Options& options, const nlohmann::json& report) {
+  const std::string text = report.dump(2) + "\n";
+  if (options.report_path.empty()) {
+    std::cout << text << std::flush;
+    return true;
+  }
+  std::ofstream out(options.report_path);
+  out << text;
+  if (!out) std::cerr << "shopper-sim: cannot write " << options.report_path << "\n";
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int run_simulation(const Options& options) {
@@ -185,153 +354,25 @@ int run_simulation(const Options& options) {
   std::signal(SIGPIPE, SIG_IGN);
 
   const std::string run_id = random_run_id();
-  const pid_t parent = getpid();
   const std::int64_t start = now_ns();
-  std::vector<Worker> workers(plan.slices.size());
-  for (std::size_t i = 0; i < plan.slices.size(); ++i) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      std::perror("shopper-sim: pipe");
-      g_stop = 1;
-      break;
-    }
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      ::close(fds[0]);
-      for (std::size_t j = 0; j < i; ++j) ::close(workers[j].fd);
-      // A worker never outlives the command that started it.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
-      const WorkerContext context{
-          options,
-          plan.slices[i],
-          model,
-          shopper_minter,
-          plan.slices[i].runs_admin && admin_minter ? &*admin_minter : nullptr,
-          run_id,
-          fds[1]};
-      _exit(run_worker(context, g_stop));
-    }
-    ::close(fds[1]);
-    if (pid < 0) {
-      std::perror("shopper-sim: fork");
-      ::close(fds[0]);
-      g_stop = 1;
-      break;
-    }
-    workers[i].pid = pid;
-    workers[i].fd = fds[0];
-  }
+  std::vector<Worker> workers = fork_workers(options, plan, model, shopper_minter,
+                                             admin_minter ? &*admin_minter : nullptr, run_id);
+  Supervisor supervisor(options, start, before);
+  supervisor.seen.run_id = run_id;
+  supervisor.run(workers);
+  RunObservations& seen = supervisor.seen;
 
-  RunObservations seen;
-  seen.run_id = run_id;
-  NginxSample at_peak = before;
-  const std::int64_t deadline =
-      start + seconds_to_ns(options.duration_s + options.drain_s + kWorkerGraceS);
-  const std::int64_t progress_every = seconds_to_ns(options.progress_interval_s);
-  std::int64_t last_progress = start;
-  std::uint64_t printed_rounds = 0;
-  Progress previous;
-  bool forwarded = false;
-  bool killed = false;
-  for (;;) {
-    std::vector<pollfd> polled;
-    std::vector<Worker*> owners;
-    for (Worker& w : workers) {
-      if (w.fd < 0) continue;
-      polled.push_back({w.fd, POLLIN, 0});
-      owners.push_back(&w);
-    }
-    if (polled.empty()) break;
-    const int ready = poll(polled.data(), polled.size(), kPollMs);
-    for (std::size_t i = 0; ready > 0 && i < polled.size(); ++i) {
-      if (polled[i].revents == 0) continue;
-      if (!drain_pipe(*owners[i], seen.errors)) {
-        ::close(owners[i]->fd);
-        owners[i]->fd = -1;
-      }
-    }
-    const std::int64_t now = now_ns();
-    if (g_stop != 0 && !forwarded) {
-      forwarded = true;
-      for (const Worker& w : workers) {
-        if (w.pid > 0) kill(w.pid, SIGTERM);
-      }
-    }
-    if (now >= deadline && !killed) {
-      killed = true;
-      for (const Worker& w : workers) {
-        if (w.pid > 0 && w.fd >= 0) {
-          kill(w.pid, SIGKILL);
-          seen.errors.push_back("worker " + std::to_string(w.pid) + " killed at the deadline");
-        }
-      }
-    }
-    // A line once every running worker has sent its next snapshot, so the rates compare like
-    // with like; a worker that falls silent delays it by at most one more interval.
-    bool all_reported = true;
-    for (const Worker& w : workers)
-      all_reported = all_reported && (w.fd < 0 || w.rounds > printed_rounds);
-    if ((all_reported && now - last_progress >= progress_every / 2) ||
-        now - last_progress >= 2 * progress_every) {
-      ++printed_rounds;
-      const Tally t = tally(workers);
-      const double dt = ns_to_seconds(now - last_progress);
-      if (dt > 0 && t.sum.joined >= previous.joined) {
-        seen.peak_join_rate =
-            std::max(seen.peak_join_rate, static_cast<double>(t.sum.joined - previous.joined) / dt);
-      }
-      std::optional<NginxSample> sample;
-      if (options.nginx_pid != 0) {
-        sample = sample_nginx(options.nginx_pid, options.metrics_url);
-        sample->connections = t.sum.open;
-      }
-      // The latest sample at the highest count: the most settled view of the plateau.
-      if (t.sum.open >= seen.peak_connections && t.sum.open > 0) {
-        seen.peak_connections = t.sum.open;
-        if (sample) at_peak = *sample;
-      }
-      seen.peak_shoppers = std::max(seen.peak_shoppers, t.sum.online);
-      print_progress(ns_to_seconds(now - start), t, previous, dt, options.admin_key.has_value(),
-                     sample ? &*sample : nullptr);
-      previous = t.sum;
-      last_progress = now;
-    }
-  }
-
-  int status_code = 0;
   WorkerReport merged;
-  for (const Worker& w : workers) {
-    if (w.pid <= 0) continue;
-    int status = 0;
-    waitpid(w.pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !w.report) {
-      status_code = 1;
-      seen.errors.push_back("worker " + std::to_string(w.pid) + " ended without its report");
-    }
-    if (w.report) merged.merge(*w.report);
-  }
+  const int status_code = collect(workers, merged, seen.errors);
   seen.wall_s = ns_to_seconds(now_ns() - start);
   seen.sim_parent_cpu_s = own_cpu_s();
   if (options.nginx_pid != 0) {
     const timespec settle{0, kSettleNs};
     nanosleep(&settle, nullptr);
     const NginxSample after = sample_nginx(options.nginx_pid, options.metrics_url);
-    seen.nginx = nginx_report(options.nginx_pid, before, at_peak, after, seen.wall_s);
+    seen.nginx = nginx_report(options.nginx_pid, before, supervisor.at_peak(), after, seen.wall_s);
   }
-
-  const std::string text = build_report(options, plan, merged, seen).dump(2) + "\n";
-  if (options.report_path.empty()) {
-    std::cout << text << std::flush;
-  } else {
-    std::ofstream out(options.report_path);
-    out << text;
-    if (!out) {
-      std::cerr << "shopper-sim: cannot write " << options.report_path << "\n";
-      return 1;
-    }
-  }
+  if (!write_report(options, build_report(options, plan, merged, seen))) return 1;
   return status_code;
 }
 
