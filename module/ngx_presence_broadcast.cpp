@@ -4,6 +4,7 @@
 // The cost of a change is one encoding per worker, not one per admin.
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -64,17 +65,20 @@ void feed_presence(presence::Tracker& tracker, const std::vector<WsConn*>& all,
   }
 
   std::vector<presence::Change> changes;
+  std::vector<presence::Change> batch;  // changes_since replaces its contents
   for (auto& [seq, admins] : groups) {
     changes.clear();
     std::uint64_t next = seq;
     bool behind = false;
     while (changes.size() < kChangesPerTick && next != head) {
       std::uint64_t from = next;
-      if (tracker.changes_since(from, kChangesPerRead, changes, &next) ==
+      if (tracker.changes_since(from, kChangesPerRead, batch, &next) ==
           presence::ChangeStatus::behind) {
         behind = true;
         break;
       }
+      changes.insert(changes.end(), std::make_move_iterator(batch.begin()),
+                     std::make_move_iterator(batch.end()));
       if (next == from) break;
     }
     for (WsConn* admin : admins) touched.push_back(admin);

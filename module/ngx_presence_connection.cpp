@@ -227,9 +227,10 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
 
 bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
   if (conn->state != WsConn::State::open) return false;
-  // One message always fits an empty queue, whatever its size: a snapshot
-  // larger than the buffer still reaches an admin that keeps up.
-  if (conn->pending() > 0 && conn->pending() + text.size() > conn->send_buffer) {
+  // The bound is on what is already queued, so one message of any size is
+  // taken while the queue is within it: a snapshot larger than the buffer
+  // still reaches an admin that keeps up, and small pushes cannot starve it.
+  if (conn->pending() > conn->send_buffer) {
     if (conn->session.role() == presence::SocketRole::admin) {
       // An admin that cannot keep up gets a fresh presence_state once its
       // queue drains, instead of an ever longer backlog.
