@@ -129,7 +129,7 @@ std::size_t Tracker::min_region_bytes() {
   while (fits - too_small > 1) {
     const std::size_t mid = too_small + (fits - too_small) / 2;
     Layout l;
-    if (plan_layout(mid, shm::kMinChangeLogBytes, kDefaultTombstoneLogEntries, &l)) {
+    if (plan_layout(mid, kMinChangeLogBytes, kDefaultTombstoneLogEntries, &l)) {
       fits = mid;
     } else {
       too_small = mid;
@@ -150,10 +150,10 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
     fail(error, "region larger than 4 GiB");
   } else if (cfg.node_name.empty() || cfg.node_name.size() > kMaxNodeNameBytes) {
     fail(error, "node name must be 1 to 64 bytes");
-  } else if (cfg.change_log_bytes < shm::kMinChangeLogBytes ||
+  } else if (cfg.change_log_bytes < kMinChangeLogBytes ||
              cfg.change_log_bytes > shm::kMaxRegionBytes / 2) {
     fail(error, "change log size out of range (64 KiB to 2 GiB)");
-  } else if (cfg.tombstone_log_entries < shm::kMinTombstoneLogEntries ||
+  } else if (cfg.tombstone_log_entries < kMinTombstoneLogEntries ||
              cfg.tombstone_log_entries > shm::kMaxRegionBytes / sizeof(shm::Tombstone)) {
     fail(error, "tombstone log size out of range");
   } else if (!plan_layout(size, cfg.change_log_bytes, cfg.tombstone_log_entries, &l)) {

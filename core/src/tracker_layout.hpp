@@ -20,8 +20,6 @@ inline constexpr std::uint32_t kLayoutVersion = 1;
 inline constexpr std::size_t kTopicBuckets = 64;
 // Sizing guess used to dimension the hash tables from the region size.
 inline constexpr std::size_t kEstimatedBytesPerPresence = 224;
-inline constexpr std::size_t kMinChangeLogBytes = 64 * 1024;
-inline constexpr std::size_t kMinTombstoneLogEntries = 64;
 inline constexpr std::size_t kMinArenaBytes = 64 * 1024;
 // The change log index has one slot per this many ring bytes (smallest record).
 inline constexpr std::size_t kChangeIndexBytesPerSlot = 64;

@@ -349,13 +349,18 @@ TEST(TrackerOpen, AttachKeepsTheDataAndValidatesTheRegion) {
   EXPECT_FALSE(blank.open(config(), false, &error));
   EXPECT_NE(error.find("magic"), std::string::npos);
   EXPECT_FALSE(Tracker::open(region.tracker_region(), Tracker::min_region_bytes() - 1,
-                             region.lock_ops(), config("n", 1, 64 * 1024), true, &error));
+                             region.lock_ops(), config("n", 1, kMinChangeLogBytes), true, &error));
   EXPECT_TRUE(Tracker::open(region.tracker_region(), Tracker::min_region_bytes(), region.lock_ops(),
-                            config("n", 1, 64 * 1024), true, &error))
+                            config("n", 1, kMinChangeLogBytes), true, &error))
       << error;
   EXPECT_FALSE(region.open(config("", 1), true, &error));
   EXPECT_FALSE(region.open(config(std::string(kMaxNodeNameBytes + 1, 'n'), 1), true, &error));
-  EXPECT_FALSE(region.open(config("n", 1, 64 * 1024 - 1), true, &error));
+  EXPECT_FALSE(region.open(config("n", 1, kMinChangeLogBytes - 1), true, &error));
+  TrackerConfig tombs = config();
+  tombs.tombstone_log_entries = kMinTombstoneLogEntries - 1;
+  EXPECT_FALSE(region.open(tombs, true, &error));
+  tombs.tombstone_log_entries = kMinTombstoneLogEntries;
+  EXPECT_TRUE(region.open(tombs, true, &error)) << error;
   EXPECT_FALSE(Tracker::open(static_cast<std::byte*>(region.tracker_region()) + 8,
                              region.tracker_bytes() - 8, region.lock_ops(), config(), true,
                              &error));

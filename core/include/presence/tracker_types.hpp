@@ -48,6 +48,9 @@ struct TrackResult {
   std::string phx_ref;
 };
 
+// Smallest change log and tombstone log a TrackerConfig may ask for.
+inline constexpr std::size_t kMinChangeLogBytes = 64 * 1024;
+inline constexpr std::size_t kMinTombstoneLogEntries = 64;
 inline constexpr std::size_t kDefaultTombstoneLogEntries = 16384;
 
 struct TrackerConfig {
