@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstring>
 
+#include "meta_bounds.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence_store.hpp"
@@ -106,14 +107,6 @@ bool fail(std::string* error, const char* why) {
   return false;
 }
 
-bool valid_meta(const CartMeta& meta) {
-  if (meta.page.size() > kMaxPageBytes || meta.items.size() > kMaxItems) return false;
-  return std::all_of(meta.items.begin(), meta.items.end(), [](const CartItem& item) {
-    return !item.product.empty() && item.product.size() <= kMaxProductBytes &&
-           item.size.size() <= kMaxSizeBytes && item.qty >= kMinQty && item.qty <= kMaxQty;
-  });
-}
-
 std::string_view page_of(PresenceStore& s, const shm::MetaRecord& m) {
   if (m.page == 0) return {};
   auto& page = s.at<shm::InternRecord>(m.page);
@@ -182,8 +175,7 @@ shm::Header& Tracker::header() const noexcept {
 
 TrackResult Tracker::track(std::string_view topic, std::string_view key, const CartMeta& meta,
                            Owner owner, std::int64_t now_ms) {
-  if (topic.empty() || topic.size() > kMaxTopicBytes || key.empty() || key.size() > kMaxKeyBytes ||
-      owner.pid == 0 || !valid_meta(meta)) {
+  if (!shm::within_bounds(topic, key) || owner.pid == 0 || !shm::within_bounds(meta)) {
     return TrackResult{TrackError::invalid_argument, {}, {}};
   }
   std::uint64_t tag = 0;
@@ -217,7 +209,7 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
 }
 
 TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_t now_ms) {
-  if (!valid_meta(meta)) return TrackResult{TrackError::invalid_argument, {}, {}};
+  if (!shm::within_bounds(meta)) return TrackResult{TrackError::invalid_argument, {}, {}};
   std::uint64_t tag = 0;
   std::uint64_t clock = 0;
   MetaHandle fresh;

@@ -7,6 +7,7 @@
 #include "causal_context.hpp"
 #include "change_record.hpp"
 #include "locked_copy.hpp"
+#include "meta_bounds.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence/tracker.hpp"
@@ -67,15 +68,8 @@ struct ExtractHead {
 };
 
 bool valid_join(const DeltaJoin& j, const Delta& d) {
-  const bool meta_ok = j.meta.page.size() <= kMaxPageBytes && j.meta.items.size() <= kMaxItems &&
-                       std::all_of(j.meta.items.begin(), j.meta.items.end(), [](const CartItem& i) {
-                         return !i.product.empty() && i.product.size() <= kMaxProductBytes &&
-                                i.size.size() <= kMaxSizeBytes && i.qty >= kMinQty &&
-                                i.qty <= kMaxQty;
-                       });
-  return meta_ok && !j.topic.empty() && j.topic.size() <= kMaxTopicBytes && !j.key.empty() &&
-         j.key.size() <= kMaxKeyBytes && j.clock > d.from && j.clock <= d.to && j.lineage >= 1 &&
-         j.lineage <= j.clock && j.prev_clock < j.clock;
+  return shm::within_bounds(j.meta) && shm::within_bounds(j.topic, j.key) && j.clock > d.from &&
+         j.clock <= d.to && j.lineage >= 1 && j.lineage <= j.clock && j.prev_clock < j.clock;
 }
 
 bool valid_delta(const Delta& d) {
