@@ -105,10 +105,9 @@ void feed_stats(presence::Tracker& tracker, const std::vector<WsConn*>& all,
   std::string push;
   for (WsConn* admin : all) {
     if (!admin->session.wants_presence()) admin->stale = false;  // stats need no resync
-    if (!admin->session.wants_stats() || admin->session.stats_version() == version ||
-        admin->congested()) {
-      continue;
-    }
+    // Stats are small and constant-size: they go out even while the admin's
+    // presence feed is held back by a busy queue (only the hard bound stops them).
+    if (!admin->session.wants_stats() || admin->session.stats_version() == version) continue;
     if (push.empty()) {
       push = presence::phoenix::encode_push(
           std::nullopt, presence::kAdminStatsTopic, "stats",
