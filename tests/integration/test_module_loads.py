@@ -57,3 +57,36 @@ def test_bad_directive_value_names_directive_and_line(tmp_path, directive, bad):
     line = line_of(conf, f"{directive} {bad};")
     assert f"\"{directive}\" directive" in result.stderr, result.stderr
     assert f"{server.conf}:{line}" in result.stderr, result.stderr
+
+
+def test_missing_key_file_fails_nginx_t_naming_directive_and_file(tmp_path):
+    server = Nginx(tmp_path, overrides={"presence_jwt_key": ".run/keys/missing.key alg=hs256"})
+    result = server.test_config()
+    assert result.returncode != 0
+    assert '"presence_jwt_key" directive' in result.stderr, result.stderr
+    assert "missing.key" in result.stderr, result.stderr
+
+
+def test_short_hs256_secret_fails_nginx_t(tmp_path):
+    server = Nginx(tmp_path)
+    (tmp_path / ".run" / "keys" / "shopper-hs256.key").write_bytes(b"x" * 31)
+    result = server.test_config()
+    assert result.returncode != 0
+    assert '"presence_jwt_key" directive' in result.stderr, result.stderr
+    assert "32" in result.stderr, result.stderr
+
+
+def test_token_key_that_cannot_sign_fails_nginx_t(tmp_path):
+    server = Nginx(tmp_path, overrides={"presence_token_key": "no-such-kid"})
+    result = server.test_config()
+    assert result.returncode != 0
+    assert '"presence_token_key" "no-such-kid" names no key that can sign' in result.stderr
+
+
+def test_socket_location_without_zone_fails_nginx_t(tmp_path):
+    server = Nginx(tmp_path)
+    text = server.conf.read_text().replace("presence_zone presence:64m node=store-a;", "")
+    server.conf.write_text(text)
+    result = server.test_config()
+    assert result.returncode != 0
+    assert "need a \"presence_zone\"" in result.stderr, result.stderr
