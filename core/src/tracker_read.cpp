@@ -1,5 +1,6 @@
 // Reads of the tracker: listings, single metas, the change stream and the
 // aggregates, each copied out under the lock and decoded after it.
+#include <algorithm>
 #include <cstring>
 
 #include "change_record.hpp"
