@@ -21,7 +21,10 @@ objects=""
 for src in "$root"/core/src/*.cpp; do
   obj="$build/obj/$(basename "$src" .cpp).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || { [ -n "$newest_header" ] && [ "$newest_header" -nt "$obj" ]; }; then
-    $cxx $common -fsanitize=fuzzer-no-link,$sanitize -c "$src" -o "$obj"
+    if ! $cxx $common -fsanitize=fuzzer-no-link,$sanitize -c "$src" -o "$obj"; then
+      echo "core: BUILD FAILED ($src)"
+      exit 1
+    fi
   fi
   objects="$objects $obj"
 done
