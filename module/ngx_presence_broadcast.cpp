@@ -24,11 +24,6 @@ std::vector<WsConn*> g_admins;
 ngx_event_t g_tick;
 ngx_msec_t g_interval;
 
-std::int64_t now_ms() {
-  ngx_time_t* tp = ngx_timeofday();
-  return static_cast<std::int64_t>(tp->sec) * 1000 + static_cast<std::int64_t>(tp->msec);
-}
-
 void arm() {
   if (!g_tick.timer_set && !g_admins.empty() && g_tick.handler != nullptr) {
     ngx_add_timer(&g_tick, g_interval);
@@ -111,7 +106,7 @@ void feed_stats(presence::Tracker& tracker, const std::vector<WsConn*>& all,
     if (push.empty()) {
       push = presence::phoenix::encode_push(
           std::nullopt, presence::kAdminStatsTopic, "stats",
-          presence::encode_stats(tracker.stats(presence::kCartTrackerTopic), now_ms()));
+          presence::encode_stats(tracker.stats(presence::kCartTrackerTopic), ngx_now_ms()));
     }
     if (ws_queue_text(admin, push)) admin->session.set_stats_version(version);
     touched.push_back(admin);

@@ -29,11 +29,6 @@ constexpr size_t kKeepQueueCapacity = 4096;
 std::vector<WsConn*> g_conns;
 u_char g_read_buffer[kReadSlice];
 
-std::int64_t now_ms() {
-  ngx_time_t* tp = ngx_timeofday();
-  return static_cast<std::int64_t>(tp->sec) * 1000 + static_cast<std::int64_t>(tp->msec);
-}
-
 void list_add(WsConn* conn) {
   conn->conn_index = g_conns.size();
   g_conns.push_back(conn);
@@ -77,7 +72,7 @@ void handle_message(WsConn* conn, const FrameEvent& ev) {
   count(&Counters::messages_in);
   presence::Tracker* tracker = zone_tracker();
   std::vector<std::string> replies;
-  conn->session.on_text(ev.payload, *tracker, now_ms(), replies);
+  conn->session.on_text(ev.payload, *tracker, ngx_now_ms(), replies);
   for (const std::string& text : replies) {
     if (!ws_queue_text(conn, text)) break;
   }
