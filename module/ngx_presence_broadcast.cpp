@@ -20,12 +20,12 @@ namespace {
 constexpr size_t kChangesPerRead = 4096;
 constexpr size_t kChangesPerTick = 8 * kChangesPerRead;
 
-std::vector<WsConn*> g_admins;
+SocketList<&WsConn::admin_index> g_admins;
 ngx_event_t g_tick;
 ngx_msec_t g_interval;
 
 void arm() {
-  if (!g_tick.timer_set && !g_admins.empty() && g_tick.handler != nullptr) {
+  if (!g_tick.timer_set && !g_admins.items().empty() && g_tick.handler != nullptr) {
     ngx_add_timer(&g_tick, g_interval);
   }
 }
@@ -119,7 +119,7 @@ void tick(ngx_event_t*) noexcept {
   std::vector<WsConn*> touched;
   try {
     // A copy: queuing may close a socket, which leaves g_admins.
-    const std::vector<WsConn*> all = g_admins;
+    const std::vector<WsConn*> all = g_admins.items();
     feed_presence(*tracker, all, touched);
     feed_stats(*tracker, all, touched);
   } catch (const std::exception& e) {
@@ -135,24 +135,12 @@ void tick(ngx_event_t*) noexcept {
 }  // namespace
 
 void admin_listen(WsConn* conn) noexcept {
-  if (conn->admin_index != kNotListed) return;
-  try {
-    g_admins.push_back(conn);
-  } catch (const std::bad_alloc&) {
-    return;
-  }
-  conn->admin_index = g_admins.size() - 1;
-  arm();
+  if (g_admins.insert(conn)) arm();
 }
 
 void admin_forget(WsConn* conn) noexcept {
-  if (conn->admin_index == kNotListed) return;
-  WsConn* last = g_admins.back();
-  g_admins[conn->admin_index] = last;
-  last->admin_index = conn->admin_index;
-  g_admins.pop_back();
-  conn->admin_index = kNotListed;
-  if (g_admins.empty() && g_tick.timer_set) ngx_del_timer(&g_tick);
+  g_admins.erase(conn);
+  if (g_admins.items().empty() && g_tick.timer_set) ngx_del_timer(&g_tick);
 }
 
 void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept {

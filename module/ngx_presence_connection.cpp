@@ -26,22 +26,8 @@ constexpr ngx_msec_t kCloseLinger = 2000;
 // Queue memory above this is given back once the queue drains.
 constexpr size_t kKeepQueueCapacity = 4096;
 
-std::vector<WsConn*> g_conns;
+SocketList<&WsConn::conn_index> g_conns;
 u_char g_read_buffer[kReadSlice];
-
-void list_add(WsConn* conn) {
-  conn->conn_index = g_conns.size();
-  g_conns.push_back(conn);
-}
-
-void list_remove(WsConn* conn) {
-  if (conn->conn_index == kNotListed) return;
-  WsConn* last = g_conns.back();
-  g_conns[conn->conn_index] = last;
-  last->conn_index = conn->conn_index;
-  g_conns.pop_back();
-  conn->conn_index = kNotListed;
-}
 
 // Leaves the socket's channels: its presences are gone the moment it closes.
 void end_session(WsConn* conn) noexcept {
@@ -58,7 +44,7 @@ void end_session(WsConn* conn) noexcept {
 void close_now(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
   end_session(conn);
-  list_remove(conn);
+  g_conns.erase(conn);
   count(&Counters::sockets_open, -1);
   delete conn;
   ngx_http_close_connection(c);
@@ -198,8 +184,11 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
   c->log->action = const_cast<char*>("serving presence websocket");
   c->read->handler = read_handler;
   c->write->handler = write_handler;
-  list_add(conn);
   count(&Counters::sockets_open);
+  if (!g_conns.insert(conn)) {
+    close_now(conn);
+    return;
+  }
 
   try {
     if (!first_bytes.empty()) {
@@ -289,16 +278,12 @@ void ws_flush(WsConn* conn) noexcept {
 }
 
 void ws_close_all(CloseCode code, std::string_view reason) noexcept {
-  std::vector<WsConn*> all = g_conns;
+  const std::vector<WsConn*> all = g_conns.items();  // closing leaves the list
   for (WsConn* conn : all) {
     if (conn->state != WsConn::State::open) continue;
     ws_begin_close(conn, code, reason);
     ws_flush(conn);
   }
-}
-
-size_t ws_open_count() noexcept {
-  return g_conns.size();
 }
 
 }  // namespace presence::ngx

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ngx_presence_conf.hpp"
 #include "presence/channel_session.hpp"
@@ -38,6 +40,38 @@ struct WsConn {
   bool congested() const noexcept { return pending() > send_buffer / 2; }
 };
 
+// A worker-local set of sockets with O(1) insert and removal: each socket
+// keeps its position in the member Index, so leaving costs a swap.
+template <size_t WsConn::*Index>
+class SocketList {
+ public:
+  // False only when memory runs out.
+  bool insert(WsConn* conn) noexcept {
+    if (conn->*Index != kNotListed) return true;
+    try {
+      items_.push_back(conn);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    conn->*Index = items_.size() - 1;
+    return true;
+  }
+
+  void erase(WsConn* conn) noexcept {
+    if (conn->*Index == kNotListed) return;
+    WsConn* last = items_.back();
+    items_[conn->*Index] = last;
+    last->*Index = conn->*Index;
+    items_.pop_back();
+    conn->*Index = kNotListed;
+  }
+
+  const std::vector<WsConn*>& items() const noexcept { return items_; }
+
+ private:
+  std::vector<WsConn*> items_;
+};
+
 // ngx_presence_handshake.cpp: the location handler of presence_socket.
 ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept;
 
@@ -50,9 +84,8 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept;
 bool ws_queue_text(WsConn* conn, std::string_view text) noexcept;
 void ws_flush(WsConn* conn) noexcept;
 void ws_begin_close(WsConn* conn, presence::ws::CloseCode code, std::string_view reason) noexcept;
-// Every open socket of this worker (for shutdown), and its admins (for feeds).
+// Closes every open socket of this worker (shutdown, reload).
 void ws_close_all(presence::ws::CloseCode code, std::string_view reason) noexcept;
-size_t ws_open_count() noexcept;
 
 // ngx_presence_broadcast.cpp: the worker's admin feed.
 void admin_listen(WsConn* conn) noexcept;

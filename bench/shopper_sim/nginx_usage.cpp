@@ -142,28 +142,23 @@ std::int64_t per_connection(std::int64_t grown_bytes, std::uint64_t connections)
 
 }  // namespace
 
+std::uint64_t NginxSample::sum(std::uint64_t ProcessUsage::*field) const noexcept {
+  std::uint64_t total = 0;
+  for (const ProcessUsage& p : processes) total += p.*field;
+  return total;
+}
+
 std::uint64_t NginxSample::vm_rss_kb() const noexcept {
-  std::uint64_t sum = 0;
-  for (const ProcessUsage& p : processes) sum += p.vm_rss_kb;
-  return sum;
+  return sum(&ProcessUsage::vm_rss_kb);
 }
-
 std::uint64_t NginxSample::rss_anon_kb() const noexcept {
-  std::uint64_t sum = 0;
-  for (const ProcessUsage& p : processes) sum += p.rss_anon_kb;
-  return sum;
+  return sum(&ProcessUsage::rss_anon_kb);
 }
-
 std::uint64_t NginxSample::rss_shmem_kb() const noexcept {
-  std::uint64_t sum = 0;
-  for (const ProcessUsage& p : processes) sum += p.rss_shmem_kb;
-  return sum;
+  return sum(&ProcessUsage::rss_shmem_kb);
 }
-
 std::uint64_t NginxSample::pss_kb() const noexcept {
-  std::uint64_t sum = 0;
-  for (const ProcessUsage& p : processes) sum += p.pss_kb;
-  return sum;
+  return sum(&ProcessUsage::pss_kb);
 }
 
 double NginxSample::cpu_s() const noexcept {

@@ -42,6 +42,8 @@ struct NginxSample {
   std::uint64_t rss_anon_kb() const noexcept;
   std::uint64_t rss_shmem_kb() const noexcept;
   std::uint64_t pss_kb() const noexcept;
+  // One field summed over the master and its workers.
+  std::uint64_t sum(std::uint64_t ProcessUsage::*field) const noexcept;
   double cpu_s() const noexcept;
   nlohmann::json to_json() const;
 };
