@@ -125,19 +125,23 @@ std::string encode_push(const std::optional<std::string>& join_ref, std::string_
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (const char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+  // Runs of bytes that need no escape are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (byte >= 0x20) {
       out += '\\';
-      out += c;
-    } else if (byte < 0x20) {
+      out += static_cast<char>(byte);
+    } else {
       out += "\\u00";
       out += kHex[byte >> 4];
       out += kHex[byte & 0x0F];
-    } else {
-      out += c;
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

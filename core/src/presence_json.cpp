@@ -1,51 +1,107 @@
 #include "presence/presence_json.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_map>
+
+#include "presence/phoenix_message.hpp"
 
 namespace presence {
 
 namespace {
 
 using nlohmann::json;
+using phoenix::append_json_string;
 
-json meta_json(const MetaView& view, bool with_prev) {
-  json items = json::array();
-  for (const CartItem& item : view.meta.items) {
-    items.push_back({{"product", item.product}, {"size", item.size}, {"qty", item.qty}});
-  }
-  json meta = {{"phx_ref", view.phx_ref},
-               {"page", view.meta.page},
-               {"items", std::move(items)},
-               {"page_loaded_at", view.page_loaded_at_ms}};
-  if (with_prev && !view.phx_ref_prev.empty()) meta["phx_ref_prev"] = view.phx_ref_prev;
-  return meta;
+// presence_state and presence_diff are the admin feed's bulk: thousands of
+// metas per broadcast tick at launch rates. They are written straight into
+// the output text (no JSON tree, no allocation per value); the tracker has
+// already validated every string in them (UTF-8, bounded lengths).
+
+template <typename Int>
+void append_int(std::string& out, Int value) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
-void add_meta(json& by_key, const std::string& key, json meta) {
-  json& entry = by_key[key];
-  if (entry.is_null()) entry = {{"metas", json::array()}};
-  entry["metas"].push_back(std::move(meta));
+void append_meta(std::string& out, const MetaView& view) {
+  out += "{\"phx_ref\":";
+  append_json_string(out, view.phx_ref);
+  // phx_ref_prev stays in the meta once updated, as Phoenix stores it, so a
+  // fresh presence_state equals the state a client synced through diffs.
+  if (!view.phx_ref_prev.empty()) {
+    out += ",\"phx_ref_prev\":";
+    append_json_string(out, view.phx_ref_prev);
+  }
+  out += ",\"page\":";
+  append_json_string(out, view.meta.page);
+  out += ",\"items\":[";
+  bool first = true;
+  for (const CartItem& item : view.meta.items) {
+    out += first ? "{\"product\":" : ",{\"product\":";
+    first = false;
+    append_json_string(out, item.product);
+    out += ",\"size\":";
+    append_json_string(out, item.size);
+    out += ",\"qty\":";
+    append_int(out, item.qty);
+    out += '}';
+  }
+  out += "],\"page_loaded_at\":";
+  append_int(out, view.page_loaded_at_ms);
+  out += '}';
+}
+
+struct KeyedMeta {
+  std::string_view key;
+  const MetaView* meta;
+};
+
+// {"<key>": {"metas": [...]}, ...}: one member per key, its metas in the
+// order given (a stable sort groups them; keys come out sorted).
+void append_by_key(std::string& out, std::vector<KeyedMeta>& metas) {
+  std::stable_sort(metas.begin(), metas.end(),
+                   [](const KeyedMeta& a, const KeyedMeta& b) { return a.key < b.key; });
+  out += '{';
+  for (std::size_t i = 0; i < metas.size(); ++i) {
+    const bool opens = i == 0 || metas[i].key != metas[i - 1].key;
+    if (opens) {
+      if (i != 0) out += "]},";
+      append_json_string(out, metas[i].key);
+      out += ":{\"metas\":[";
+    } else {
+      out += ',';
+    }
+    append_meta(out, *metas[i].meta);
+  }
+  if (!metas.empty()) out += "]}";
+  out += '}';
 }
 
 }  // namespace
 
 std::string encode_presence_state(const std::vector<PresenceEntry>& entries) {
-  json state = json::object();
-  // phx_ref_prev stays in the meta once updated, as Phoenix stores it, so a
-  // fresh presence_state equals the state a client synced through diffs.
-  for (const PresenceEntry& e : entries) add_meta(state, e.key, meta_json(e.meta, true));
-  return state.dump();
+  std::vector<KeyedMeta> metas;
+  metas.reserve(entries.size());
+  for (const PresenceEntry& e : entries) metas.push_back({e.key, &e.meta});
+  std::string out;
+  out.reserve(entries.size() * 256 + 2);
+  append_by_key(out, metas);
+  return out;
 }
 
-std::string encode_presence_diff(const std::vector<Change>& changes) {
+void append_presence_diff(std::string& out, const std::vector<Change>& changes) {
   struct Net {
     ChangeKind first;
     const Change* last;
   };
   std::unordered_map<std::string_view, Net> net;
+  net.reserve(changes.size());
   std::vector<std::string_view> order;
+  order.reserve(changes.size());
   for (const Change& c : changes) {
     auto [it, inserted] = net.try_emplace(c.meta.phx_ref, Net{c.kind, &c});
     if (inserted) {
@@ -54,19 +110,34 @@ std::string encode_presence_diff(const std::vector<Change>& changes) {
       it->second.last = &c;
     }
   }
-  json joins = json::object();
-  json leaves = json::object();
+  // Only the net effect per phx_ref: present before and after (or absent
+  // before and after) the batch means nothing to send.
+  std::vector<KeyedMeta> joins;
+  std::vector<KeyedMeta> leaves;
   for (const std::string_view ref : order) {
-    const Net& n = net.at(ref);
+    const Net& n = net.find(ref)->second;
     const bool was_present = n.first == ChangeKind::leave;
     const bool is_present = n.last->kind == ChangeKind::join;
     if (was_present == is_present) continue;
-    add_meta(is_present ? joins : leaves, n.last->key, meta_json(n.last->meta, true));
+    (is_present ? joins : leaves).push_back({n.last->key, &n.last->meta});
   }
-  return json{{"joins", std::move(joins)}, {"leaves", std::move(leaves)}}.dump();
+  out.reserve(out.size() + (joins.size() + leaves.size()) * 256 + 24);
+  out += "{\"joins\":";
+  append_by_key(out, joins);
+  out += ",\"leaves\":";
+  append_by_key(out, leaves);
+  out += '}';
+}
+
+std::string encode_presence_diff(const std::vector<Change>& changes) {
+  std::string out;
+  append_presence_diff(out, changes);
+  return out;
 }
 
 std::string encode_stats(const StatsSnapshot& stats, std::int64_t ts_ms) {
+  // Constant size in the number of shoppers and once per tick: a JSON tree
+  // here merges a product's sizes into one object whatever their order.
   json pages = json::object();
   for (const auto& [page, count] : stats.pages) pages[page] = count;
   json carts = json::object();

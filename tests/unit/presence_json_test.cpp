@@ -60,6 +60,62 @@ TEST(PresenceJson, DiffKeepsOnlyTheNetEffectOfEachRef) {
   EXPECT_EQ(json::parse(encode_presence_diff({})), json::parse(R"({"joins": {}, "leaves": {}})"));
 }
 
+TEST(PresenceJson, StateGroupsInterleavedKeysIntoOneMemberEach) {
+  // A snapshot need not list a key's metas together; the JSON must still
+  // have one member per key, its metas in the order given.
+  const std::vector<PresenceEntry> entries = {
+      {"t", "bob", view("r1", "", "/1", {}, 1)},
+      {"t", "alice", view("r2", "", "/2", {}, 2)},
+      {"t", "bob", view("r3", "", "/3", {}, 3)},
+      {"t", "alice", view("r4", "", "/4", {}, 4)}};
+  const std::string text = encode_presence_state(entries);
+  EXPECT_EQ(text.find("\"bob\""), text.rfind("\"bob\"")) << text;
+  const json state = json::parse(text);
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_EQ(state["bob"]["metas"][0]["phx_ref"], "r1");
+  EXPECT_EQ(state["bob"]["metas"][1]["phx_ref"], "r3");
+  EXPECT_EQ(state["alice"]["metas"][0]["phx_ref"], "r2");
+  EXPECT_EQ(state["alice"]["metas"][1]["phx_ref"], "r4");
+}
+
+TEST(PresenceJson, StringsThatNeedEscapesRoundTrip) {
+  const std::string page = std::string("/q?\"a\"\\b\n\t") + '\x01' + "\x7f" + "caf\xc3\xa9";
+  const std::vector<PresenceEntry> entries = {
+      {"t", "k", view("r1", "", page, {{"air \"max\"", "10\\5", 99}}, -5)}};
+  const json state = json::parse(encode_presence_state(entries));
+  const json& meta = state["k"]["metas"][0];
+  EXPECT_EQ(meta["page"], page);
+  EXPECT_EQ(meta["items"][0]["product"], "air \"max\"");
+  EXPECT_EQ(meta["items"][0]["size"], "10\\5");
+  EXPECT_EQ(meta["items"][0]["qty"], 99);
+  EXPECT_EQ(meta["page_loaded_at"], -5);
+}
+
+TEST(PresenceJson, DiffOfManyKeysMatchesAJsonTreeBuiltFromTheSameChanges) {
+  std::vector<Change> changes;
+  json expected = {{"joins", json::object()}, {"leaves", json::object()}};
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "cart-" + std::to_string(i % 37);
+    const std::string ref = "ref-" + std::to_string(i);
+    const bool join = i % 3 != 0;
+    MetaView v = view(ref, i % 2 ? "prev-" + std::to_string(i) : "", "/p/" + std::to_string(i),
+                      {{"samba", std::to_string(6 + i % 8), static_cast<std::uint32_t>(1 + i % 3)}},
+                      1000 + i);
+    json meta = {{"phx_ref", ref},
+                 {"page", v.meta.page},
+                 {"page_loaded_at", v.page_loaded_at_ms},
+                 {"items", json::array({{{"product", "samba"},
+                                         {"size", v.meta.items[0].size},
+                                         {"qty", v.meta.items[0].qty}}})}};
+    if (!v.phx_ref_prev.empty()) meta["phx_ref_prev"] = v.phx_ref_prev;
+    json& side = expected[join ? "joins" : "leaves"][key];
+    if (side.is_null()) side = {{"metas", json::array()}};
+    side["metas"].push_back(meta);
+    changes.push_back({join ? ChangeKind::join : ChangeKind::leave, "t", key, std::move(v)});
+  }
+  EXPECT_EQ(json::parse(encode_presence_diff(changes)), expected);
+}
+
 TEST(PresenceJson, StatsNestCartsByProductAndSize) {
   StatsSnapshot s;
   s.shoppers = 2;
