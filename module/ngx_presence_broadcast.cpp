@@ -10,6 +10,7 @@
 
 #include "ngx_presence_socket.hpp"
 #include "ngx_presence_zone.hpp"
+#include "presence/phoenix_message.hpp"
 #include "presence/presence_json.hpp"
 
 namespace presence::ngx {
@@ -85,10 +86,18 @@ void feed_presence(presence::Tracker& tracker, const std::vector<WsConn*>& all,
       return ch.topic != presence::kCartTrackerTopic;
     });
     if (!changes.empty()) {
-      std::string push =
-          presence::phoenix::encode_push(std::nullopt, presence::kAdminPresenceTopic,
-                                         "presence_diff", presence::encode_presence_diff(changes));
-      for (WsConn* admin : admins) ws_queue_text(admin, push);
+      // [null, null, "admin:cart_tracker", "presence_diff", {...}], written
+      // once into its frame; the last admin of the group takes the string.
+      std::string frame(kFrameGap, '\0');
+      frame += "[null,null,";
+      presence::phoenix::append_json_string(frame, presence::kAdminPresenceTopic);
+      frame += ",\"presence_diff\",";
+      presence::append_presence_diff(frame, changes);
+      frame += ']';
+      const size_t begin = ws_frame_in_place(frame);
+      for (size_t i = 0; i < admins.size(); ++i) {
+        ws_queue_frame(admins[i], frame, begin, i + 1 == admins.size());
+      }
     }
     for (WsConn* admin : admins) admin->session.set_presence_seq(next);
   }
@@ -101,14 +110,15 @@ void feed_stats(presence::Tracker& tracker, const std::vector<WsConn*>& all,
   for (WsConn* admin : all) {
     if (!admin->session.wants_presence()) admin->stale = false;  // stats need no resync
     // Stats are small and constant-size: they go out even while the admin's
-    // presence feed is held back by a busy queue (only the hard bound stops them).
+    // presence feed is held back by a busy queue, behind what is queued
+    // already (so an admin never sees stats ahead of the diffs they count).
     if (!admin->session.wants_stats() || admin->session.stats_version() == version) continue;
     if (push.empty()) {
       push = presence::phoenix::encode_push(
           std::nullopt, presence::kAdminStatsTopic, "stats",
           presence::encode_stats(tracker.stats(presence::kCartTrackerTopic), ngx_now_ms()));
     }
-    if (ws_queue_text(admin, push)) admin->session.set_stats_version(version);
+    if (ws_queue_stats(admin, push)) admin->session.set_stats_version(version);
     touched.push_back(admin);
   }
 }

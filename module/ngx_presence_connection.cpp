@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <vector>
 
@@ -209,28 +210,76 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
   ws_flush(conn);
 }
 
-bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
+namespace {
+
+// The bound is on what is already queued, so one message of any size is
+// taken while the queue is within it: a snapshot larger than the buffer
+// still reaches an admin that keeps up, and small pushes cannot starve it.
+bool admit(WsConn* conn) noexcept {
   if (conn->state != WsConn::State::open) return false;
-  // The bound is on what is already queued, so one message of any size is
-  // taken while the queue is within it: a snapshot larger than the buffer
-  // still reaches an admin that keeps up, and small pushes cannot starve it.
-  if (conn->pending() > conn->send_buffer) {
-    if (conn->session.role() == presence::SocketRole::admin) {
-      // An admin that cannot keep up gets a fresh presence_state once its
-      // queue drains, instead of an ever longer backlog.
-      conn->stale = true;
-      return false;
-    }
-    count(&Counters::closes_slow_reader);
-    ws_begin_close(conn, CloseCode::policy_violation, "send buffer full");
+  if (conn->pending() <= conn->send_buffer) return true;
+  if (conn->session.role() == presence::SocketRole::admin) {
+    // An admin that cannot keep up gets a fresh presence_state once its
+    // queue drains, instead of an ever longer backlog.
+    conn->stale = true;
     return false;
   }
+  count(&Counters::closes_slow_reader);
+  ws_begin_close(conn, CloseCode::policy_violation, "send buffer full");
+  return false;
+}
+
+}  // namespace
+
+bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
+  if (!admit(conn)) return false;
   try {
     presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
   } catch (const std::bad_alloc&) {
     ws_begin_close(conn, CloseCode::internal_error, "out of memory");
     return false;
   }
+  count(&Counters::messages_out);
+  return true;
+}
+
+size_t ws_frame_in_place(std::string& frame) noexcept {
+  std::uint8_t header[presence::ws::kMaxFrameHeaderBytes];
+  const size_t size = presence::ws::write_frame_header(
+      header, presence::ws::Opcode::text, frame.size() - kFrameGap, true, nullptr);
+  const size_t begin = kFrameGap - size;
+  std::memcpy(frame.data() + begin, header, size);
+  return begin;
+}
+
+bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) noexcept {
+  if (!admit(conn)) return false;
+  if (take && conn->pending() == 0) {
+    // The usual case of an admin that keeps up: its queue becomes the frame.
+    conn->out.swap(frame);
+    conn->out_pos = begin;
+    conn->stats_end = 0;
+  } else {
+    try {
+      conn->out.append(frame, begin);
+    } catch (const std::bad_alloc&) {
+      ws_begin_close(conn, CloseCode::internal_error, "out of memory");
+      return false;
+    }
+  }
+  count(&Counters::messages_out);
+  return true;
+}
+
+bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept {
+  if (conn->state != WsConn::State::open || conn->out_pos < conn->stats_end) return false;
+  try {
+    presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
+  } catch (const std::bad_alloc&) {
+    ws_begin_close(conn, CloseCode::internal_error, "out of memory");
+    return false;
+  }
+  conn->stats_end = conn->out.size();
   count(&Counters::messages_out);
   return true;
 }
@@ -266,6 +315,7 @@ void ws_flush(WsConn* conn) noexcept {
   if (conn->pending() == 0) {
     conn->out.clear();
     conn->out_pos = 0;
+    conn->stats_end = 0;
     if (conn->out.capacity() > kKeepQueueCapacity) std::string().swap(conn->out);
     if (conn->state == WsConn::State::closing && !conn->write_shut) {
       // Our close frame is out: half-close and wait (kCloseLinger) for the

@@ -32,7 +32,8 @@ struct WsConn {
   enum class State { upgrading, open, closing } state = State::upgrading;
   bool close_sent = false;
   bool write_shut = false;
-  bool stale = false;  // admin: dropped pushes, resync once drained
+  bool stale = false;     // admin: dropped pushes, resync once drained
+  size_t stats_end = 0;   // admin: end in `out` of the last stats frame queued
   size_t conn_index = kNotListed;
   size_t admin_index = kNotListed;
 
@@ -82,6 +83,19 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept;
 // Queues the text of one message; false when the queue is over its bound
 // (the connection is then closing, or the admin marked stale).
 bool ws_queue_text(WsConn* conn, std::string_view text) noexcept;
+// A text frame built in place: its payload starts kFrameGap bytes into the
+// string, room left for the header. ws_frame_in_place writes the header and
+// returns where the frame begins; ws_queue_frame queues it (under the same
+// bound as ws_queue_text), taking the string itself when `take` is set and
+// nothing is waiting, so a multi-megabyte feed message is never copied.
+inline constexpr size_t kFrameGap = presence::ws::kMaxFrameHeaderBytes;
+size_t ws_frame_in_place(std::string& frame) noexcept;
+bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) noexcept;
+// Queues an admin's stats push outside that bound: stats are small and say
+// where the store is now, so they must not wait for a presence feed the admin
+// is slow to read, nor mark its feed stale. At most one stats frame waits at a
+// time; false (the caller retries next tick) while one does.
+bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept;
 void ws_flush(WsConn* conn) noexcept;
 void ws_begin_close(WsConn* conn, presence::ws::CloseCode code, std::string_view reason) noexcept;
 // Closes every open socket of this worker (shutdown, reload).

@@ -83,6 +83,44 @@ def test_admin_that_stops_reading_ends_on_the_exact_state(nginx_factory):
     assert received < BACKLOG_BYTES / 2, f"the slow admin was sent {received} bytes: the backlog was kept"
 
 
+STATS_ROUNDS = 40
+
+
+def test_admin_that_stops_reading_is_sent_the_latest_stats_not_a_backlog(nginx_factory):
+    # Stats say where the store is now: while an admin does not read, at most
+    # one stats message waits for it in nginx, and it gets the latest once it
+    # reads again, not one message per broadcast it missed.
+    server = nginx_factory(start=False)
+    listen = f"listen 127.0.0.1:{server.port};"
+    conf = server.conf.read_text()
+    assert listen in conf
+    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
+    server.start()
+    slow_client = PhoenixClient.connect(
+        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
+    )
+    slow = AdminView(server, client=slow_client, topics=("admin:stats",))
+    slow.wait_until(lambda v: v.stats is not None, what="the first stats")
+    before = slow.stats_seen
+    crowd = Crowd(server)
+    tabs = [crowd.join(f"cart-{i}", {"page": "/"}) for i in range(30)]
+
+    def page(round_no, i):
+        # about 7 KB of stats per round, far more than the idle socket's
+        # kernel buffers (16k + 4k) hold over the rounds
+        return f"/round-{round_no}/{'x' * 200}/{i}"
+
+    for round_no in range(1, STATS_ROUNDS + 1):
+        for i, tab in enumerate(tabs):
+            tab.update({"page": page(round_no, i)})
+        time.sleep(0.12)  # one broadcast interval: every round is a new stats
+    last = {page(STATS_ROUNDS, i): 1 for i in range(30)}
+    slow.wait_until(lambda v: v.stats["pages"] == last, timeout=10, what="the last round's pages")
+    assert slow.stats["connections"] == 30 and slow.stats["shoppers"] == 30
+    received = slow.stats_seen - before
+    assert received < STATS_ROUNDS / 2, f"{received} stats for {STATS_ROUNDS} rounds: a backlog was kept"
+
+
 def test_admin_gets_a_snapshot_larger_than_the_send_buffer(tight):
     # A valid configuration: presence_send_buffer (8k) >= presence_max_message.
     # The presence of ten bulky shoppers (about 37 KB) is more than the send
