@@ -4,6 +4,7 @@
 #include "ngx_presence_conf.hpp"
 #include "ngx_presence_handlers.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace presence::ngx {
@@ -87,6 +88,14 @@ char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                          &cmd->name, &args[i]);
       return static_cast<char*>(NGX_CONF_ERROR);
     }
+  }
+
+  if (pmcf->change_log_bytes == NGX_CONF_UNSET_SIZE) {
+    // A small zone keeps three quarters of itself for presences.
+    pmcf->change_log_bytes =
+        std::min(std::clamp(static_cast<size_t>(size) / 16, kMinDefaultChangeLog,
+                            kMaxDefaultChangeLog),
+                 static_cast<size_t>(size) / 4);
   }
 
   pmcf->zone =
