@@ -28,7 +28,8 @@ target and tokens
   --source-ips RANGE     source addresses, e.g. 127.0.0.2-127.0.0.9 (127.0.0.1)
 load (bounded)
   --shoppers N           shoppers (100; at most 1000000)
-  --processes P          worker processes, each under the open-files limit (1)
+  --processes P          shopper processes, each under the open-files limit (1); the admin
+                         (--admin-key) runs in one more, of its own
   --ramp R[/s]           connection attempts per second, all processes (1000)
   --duration S           seconds from the first attempt to the drain (30)
   --drain S              seconds allowed for acknowledgements and closes at the end (5)

@@ -16,7 +16,7 @@ namespace presence::sim {
 
 // Descriptors a worker needs besides its sockets: stdio, epoll, its pipe, /proc reads.
 inline constexpr std::size_t kReservedDescriptors = 32;
-// The admin socket and the probe shopper (worker 0).
+// The admin socket and the probe shopper, in a process of their own after the shoppers'.
 inline constexpr std::size_t kAdminConnections = 2;
 
 struct Limits {

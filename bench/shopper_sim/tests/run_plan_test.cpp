@@ -38,6 +38,25 @@ TEST(RunPlan, SplitsShoppersEvenlyAndSharesAddUpToOne) {
   EXPECT_NEAR(share, 1.0, 1e-9);
 }
 
+TEST(RunPlan, TheAdminRunsInAProcessOfItsOwnWithNoShoppers) {
+  const Catalogue catalogue;
+  const ShopperModel model(catalogue, 0);
+  Options o = options_for(100, 2, 1);
+  EXPECT_EQ(make_plan(o, model, kLimits).slices.size(), 2u);  // no admin key: no admin process
+  o.admin_key = KeySpec{"admin.pem", jwt::Alg::eddsa, "admin-1"};
+  const RunPlan plan = make_plan(o, model, kLimits);
+  ASSERT_EQ(plan.error, "");
+  ASSERT_EQ(plan.slices.size(), 3u);
+  EXPECT_FALSE(plan.slices[0].runs_admin);
+  EXPECT_FALSE(plan.slices[1].runs_admin);
+  EXPECT_TRUE(plan.slices[2].runs_admin);
+  EXPECT_EQ(plan.slices[2].shoppers, 0u);
+  EXPECT_EQ(plan.slices[2].connections, 0u);
+  EXPECT_EQ(plan.slices[2].share, 0.0);  // sends no shopper updates
+  EXPECT_EQ(plan.slices[0].shoppers + plan.slices[1].shoppers, 100u);
+  EXPECT_EQ(plan.connections, 100u);
+}
+
 TEST(RunPlan, AProcessHoldsUpToTheOpenFilesLimitAndNotOneMore) {
   const Catalogue catalogue;
   const ShopperModel model(catalogue, 0);
