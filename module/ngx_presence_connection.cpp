@@ -70,8 +70,20 @@ void handle_message(WsConn* conn, const FrameEvent& ev) {
   }
 }
 
+// Admins keep where each queued frame ends, so a stats frame can go out
+// between two of them. A bound that could not be kept only makes the frames
+// around it one unit, which is still correct.
+void mark_frame_end(WsConn* conn) noexcept {
+  if (conn->session.role() != presence::SocketRole::admin) return;
+  try {
+    conn->bounds.push_back(conn->out.size());
+  } catch (const std::bad_alloc&) {
+  }
+}
+
 void queue_control(WsConn* conn, presence::ws::Opcode op, std::string_view payload) {
   presence::ws::append_frame(conn->out, op, payload);
+  mark_frame_end(conn);
 }
 
 // Feeds received bytes to the parser until they are used up or the socket
@@ -239,6 +251,7 @@ bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
     ws_begin_close(conn, CloseCode::internal_error, "out of memory");
     return false;
   }
+  mark_frame_end(conn);
   count(&Counters::messages_out);
   return true;
 }
@@ -259,6 +272,9 @@ bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) n
     conn->out.swap(frame);
     conn->out_pos = begin;
     conn->stats_end = 0;
+    conn->bounds.clear();
+    conn->bounds_head = 0;
+    conn->at_bound = begin;
   } else {
     try {
       conn->out.append(frame, begin);
@@ -267,19 +283,28 @@ bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) n
       return false;
     }
   }
+  mark_frame_end(conn);
   count(&Counters::messages_out);
   return true;
 }
 
 bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept {
-  if (conn->state != WsConn::State::open || conn->out_pos < conn->stats_end) return false;
+  if (conn->state != WsConn::State::open || conn->urgent_pos > 0) return false;
   try {
-    presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
+    if (conn->congested()) {
+      // Ahead of the presence backlog; a newer stats replaces one not begun.
+      conn->urgent.clear();
+      presence::ws::append_frame(conn->urgent, presence::ws::Opcode::text, text);
+    } else {
+      if (!conn->urgent.empty() || conn->out_pos < conn->stats_end) return false;
+      presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
+      conn->stats_end = conn->out.size();
+      mark_frame_end(conn);
+    }
   } catch (const std::bad_alloc&) {
     ws_begin_close(conn, CloseCode::internal_error, "out of memory");
     return false;
   }
-  conn->stats_end = conn->out.size();
   count(&Counters::messages_out);
   return true;
 }
@@ -288,9 +313,12 @@ void ws_begin_close(WsConn* conn, CloseCode code, std::string_view reason) noexc
   if (conn->state == WsConn::State::closing) return;
   conn->state = WsConn::State::closing;
   end_session(conn);
+  // Nothing may follow the close frame: a stats frame not begun is dropped.
+  if (conn->urgent_pos == 0) conn->urgent.clear();
   try {
     if (!conn->close_sent) {
       presence::ws::append_close(conn->out, code, reason);
+      mark_frame_end(conn);
       conn->close_sent = true;
     }
   } catch (const std::bad_alloc&) {
@@ -299,24 +327,66 @@ void ws_begin_close(WsConn* conn, CloseCode code, std::string_view reason) noexc
   ngx_add_timer(conn->c->read, kCloseLinger);
 }
 
+namespace {
+
+// Sends from `buf`; false when the socket is done (closed, or would block).
+bool send_some(WsConn* conn, const std::string& buf, size_t* pos, size_t limit, bool* closed) {
+  ngx_connection_t* c = conn->c;
+  ssize_t n = c->send(c, reinterpret_cast<u_char*>(const_cast<char*>(buf.data())) + *pos, limit);
+  if (n == NGX_AGAIN) return false;
+  if (n == NGX_ERROR) {
+    *closed = true;
+    return false;
+  }
+  count(&Counters::bytes_out, n);
+  *pos += static_cast<size_t>(n);
+  return true;
+}
+
+}  // namespace
+
 void ws_flush(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
-  while (conn->pending() > 0) {
-    ssize_t n =
-        c->send(c, reinterpret_cast<u_char*>(conn->out.data()) + conn->out_pos, conn->pending());
-    if (n == NGX_AGAIN) break;
-    if (n == NGX_ERROR) {
-      close_now(conn);
-      return;
+  bool closed = false;
+  for (;;) {
+    while (conn->bounds_head < conn->bounds.size() &&
+           conn->bounds[conn->bounds_head] <= conn->out_pos) {
+      conn->at_bound = conn->bounds[conn->bounds_head++];
     }
-    count(&Counters::bytes_out, n);
-    conn->out_pos += static_cast<size_t>(n);
+    // The urgent frame goes whole, and only between two frames of `out`.
+    if (!conn->urgent.empty() &&
+        (conn->urgent_pos > 0 || conn->out_pos == conn->at_bound || conn->pending() == 0)) {
+      if (!send_some(conn, conn->urgent, &conn->urgent_pos, conn->urgent.size() - conn->urgent_pos,
+                     &closed)) {
+        break;
+      }
+      if (conn->urgent_pos == conn->urgent.size()) {
+        conn->urgent.clear();
+        conn->urgent_pos = 0;
+      }
+      continue;
+    }
+    if (conn->pending() == 0) break;
+    // While a stats frame waits, stop at the end of the frame being sent.
+    size_t limit = conn->pending();
+    if (!conn->urgent.empty() && conn->bounds_head < conn->bounds.size()) {
+      limit = conn->bounds[conn->bounds_head] - conn->out_pos;
+    }
+    if (!send_some(conn, conn->out, &conn->out_pos, limit, &closed)) break;
   }
-  if (conn->pending() == 0) {
+  if (closed) {
+    close_now(conn);
+    return;
+  }
+  if (conn->pending() == 0 && conn->urgent.empty()) {
     conn->out.clear();
     conn->out_pos = 0;
     conn->stats_end = 0;
+    conn->bounds.clear();
+    conn->bounds_head = 0;
+    conn->at_bound = 0;
     if (conn->out.capacity() > kKeepQueueCapacity) std::string().swap(conn->out);
+    if (conn->urgent.capacity() > kKeepQueueCapacity) std::string().swap(conn->urgent);
     if (conn->state == WsConn::State::closing && !conn->write_shut) {
       // Our close frame is out: half-close and wait (kCloseLinger) for the
       // peer's close or EOF, so no reset can destroy the frame in flight.

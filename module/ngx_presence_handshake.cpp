@@ -182,6 +182,7 @@ ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept {
                       admin ? presence::SocketRole::admin : presence::SocketRole::shopper,
                       std::move(verified.claims.sub));
     conn->out = std::move(response);  // written first, by ws_start
+    conn->bounds.push_back(conn->out.size());
   } catch (const std::exception&) {
     delete conn;
     return NGX_HTTP_INTERNAL_SERVER_ERROR;

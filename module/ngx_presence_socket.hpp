@@ -34,6 +34,15 @@ struct WsConn {
   bool write_shut = false;
   bool stale = false;     // admin: dropped pushes, resync once drained
   size_t stats_end = 0;   // admin: end in `out` of the last stats frame queued
+  // Admin: one stats frame that goes ahead of the presence data queued in
+  // `out`, at the next frame boundary there (see ws_queue_stats).
+  std::string urgent;
+  size_t urgent_pos = 0;
+  std::vector<size_t> bounds;  // admin: ends of the frames in `out`, ascending
+  size_t bounds_head = 0;      // bounds before it are behind out_pos
+  // The last frame boundary out_pos reached; none until the 101 answer that
+  // starts `out` is written.
+  size_t at_bound = kNotListed;
   size_t conn_index = kNotListed;
   size_t admin_index = kNotListed;
 
@@ -93,8 +102,11 @@ size_t ws_frame_in_place(std::string& frame) noexcept;
 bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) noexcept;
 // Queues an admin's stats push outside that bound: stats are small and say
 // where the store is now, so they must not wait for a presence feed the admin
-// is slow to read, nor mark its feed stale. At most one stats frame waits at a
-// time; false (the caller retries next tick) while one does.
+// is slow to read, nor mark its feed stale. An admin that keeps up gets them
+// behind what is queued (never ahead of the diffs they count); a congested
+// one (its presence view is behind anyway) gets them ahead of its queued
+// presence data, at the next frame boundary. At most one stats frame waits
+// at a time; false (the caller retries next tick) while one does.
 bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept;
 void ws_flush(WsConn* conn) noexcept;
 void ws_begin_close(WsConn* conn, presence::ws::CloseCode code, std::string_view reason) noexcept;

@@ -121,6 +121,54 @@ def test_admin_that_stops_reading_is_sent_the_latest_stats_not_a_backlog(nginx_f
     assert received < STATS_ROUNDS / 2, f"{received} stats for {STATS_ROUNDS} rounds: a backlog was kept"
 
 
+BACKLOG_ROUNDS = 40
+
+
+def test_congested_admin_gets_stats_ahead_of_its_presence_backlog(nginx_factory):
+    # An admin on both topics that reads slower than its presence feed comes:
+    # its queue in nginx holds hundreds of KB of presence_diff, yet the stats
+    # that count the latest change go out at the next frame boundary, not
+    # behind that backlog. Its presence view then still ends exact.
+    server = nginx_factory(start=False)
+    listen = f"listen 127.0.0.1:{server.port};"
+    conf = server.conf.read_text()
+    assert listen in conf
+    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
+    server.start()
+    slow_client = PhoenixClient.connect(
+        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
+    )
+    slow = AdminView(server, client=slow_client)
+    slow.wait_until(lambda v: v.state_seen and v.stats is not None, what="the first state and stats")
+    fast = AdminView(server, "fast")
+    crowd = Crowd(server)
+    tabs = [crowd.join(f"cart-{i}", {"page": "/", "items": bulky_items(0)}) for i in range(5)]
+    for round_no in range(1, BACKLOG_ROUNDS + 1):
+        for tab in tabs:
+            tab.update({"page": f"/round-{round_no}", "items": bulky_items(round_no)})
+        fast.drain(0.11)  # one broadcast each: about 37 KB of diff, 1.5 MB in all
+    crowd.join("marker", {"page": "/marker"})
+    fast.wait_until(lambda v: v.stats["pages"].get("/marker") == 1, what="the marker in stats")
+    # Frame by frame: what arrives before the stats that count the marker.
+    presence_before = 0
+    while True:
+        frame = slow_client.ws.recv_frame(10)
+        assert frame is not None, "the slow admin got no stats with the marker"
+        message = json.loads(frame.payload)
+        slow_client.received.append(message)
+        _, _, topic, event, payload = message
+        if topic == "admin:stats" and payload["pages"].get("/marker") == 1:
+            break
+        if topic == "admin:cart_tracker":
+            presence_before += len(frame.payload)
+    # In order, those stats would have waited behind more than half of
+    # presence_send_buffer (1m) of queued diffs.
+    assert presence_before < 256 * 1024, f"{presence_before} bytes of presence came first"
+    # The backlog still arrives (or a resync replaces it): the view ends exact.
+    fast.wait_until(lambda v: "marker" in v.presences, what="the marker in presence")
+    slow.wait_until(lambda v: v.presences == fast.presences, timeout=15, what="the fast admin's state")
+
+
 def test_admin_gets_a_snapshot_larger_than_the_send_buffer(tight):
     # A valid configuration: presence_send_buffer (8k) >= presence_max_message.
     # The presence of ten bulky shoppers (about 37 KB) is more than the send
