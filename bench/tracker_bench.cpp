@@ -1,7 +1,8 @@
 // Microbenchmarks of the shared-memory presence tracker (issue 3): track and
 // untrack, alone and with two processes contending; shared bytes per presence
 // and the zone for 1,000,000; merging a one-entry delta into 100k remote
-// entries; stats, listing and get_by_key on a 100k topic.
+// entries; stats, listing and get_by_key on a 100k topic; what an admin's
+// resync and one broadcast tick's presence_diff cost.
 #include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "presence/presence_json.hpp"
 #include "presence/tracker.hpp"
 
 namespace {
@@ -195,6 +197,51 @@ void BM_List100k(benchmark::State& state) {
   state.counters["entries"] = static_cast<double>(out.size());
 }
 BENCHMARK(BM_List100k)->Unit(benchmark::kMillisecond);
+
+// What a resync costs the worker holding the admin: the snapshot of 100k
+// presences and its presence_state text (scale by the presence for more).
+void BM_PresenceState100k(benchmark::State& state) {
+  Zone& zone = populated();
+  std::vector<presence::PresenceEntry> out;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    zone.tracker->snapshot(kTopic, out);
+    const std::string text = presence::encode_presence_state(out);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_PresenceState100k)->Unit(benchmark::kMillisecond);
+
+// One broadcast tick at 50,000 updates/s: read 5,000 updates (10,000 changes)
+// of 10,000 shoppers from the change log and write their presence_diff.
+void BM_PresenceDiff5000Updates(benchmark::State& state) {
+  constexpr std::size_t kShoppers = 10'000;
+  constexpr std::size_t kUpdates = 5'000;
+  Zone zone(64 << 20);
+  std::vector<presence::MetaHandle> handles;
+  for (std::size_t i = 0; i < kShoppers; ++i) {
+    handles.push_back(
+        zone.tracker->track(kTopic, typical_key(i), typical_meta(i), Owner{1, i}, 1000).handle);
+  }
+  const std::uint64_t since = zone.tracker->head_seq();
+  for (std::size_t i = 0; i < kUpdates; ++i) {
+    zone.tracker->update(handles[i * 2], typical_meta(i + 7), 2000);
+  }
+  std::vector<presence::Change> changes;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::uint64_t next = 0;
+    zone.tracker->changes_since(since, 4 * kUpdates, changes, &next);
+    const std::string text = presence::encode_presence_diff(changes);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.counters["changes"] = static_cast<double>(changes.size());
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_PresenceDiff5000Updates)->Unit(benchmark::kMillisecond);
 
 void BM_GetByKey100k(benchmark::State& state) {
   Zone& zone = populated();
