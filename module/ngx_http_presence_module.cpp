@@ -92,10 +92,9 @@ char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 
   if (pmcf->change_log_bytes == NGX_CONF_UNSET_SIZE) {
     // A small zone keeps three quarters of itself for presences.
-    pmcf->change_log_bytes =
-        std::min(std::clamp(static_cast<size_t>(size) / 16, kMinDefaultChangeLog,
-                            kMaxDefaultChangeLog),
-                 static_cast<size_t>(size) / 4);
+    pmcf->change_log_bytes = std::min(
+        std::clamp(static_cast<size_t>(size) / 16, kMinDefaultChangeLog, kMaxDefaultChangeLog),
+        static_cast<size_t>(size) / 4);
   }
 
   pmcf->zone =

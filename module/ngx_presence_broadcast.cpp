@@ -110,8 +110,7 @@ void feed_stats(presence::Tracker& tracker, const std::vector<WsConn*>& all,
   for (WsConn* admin : all) {
     if (!admin->session.wants_presence()) admin->stale = false;  // stats need no resync
     // Stats are small and constant-size: they go out even while the admin's
-    // presence feed is held back by a busy queue, behind what is queued
-    // already (so an admin never sees stats ahead of the diffs they count).
+    // presence feed is held back by a busy queue (ws_queue_stats says where).
     if (!admin->session.wants_stats() || admin->session.stats_version() == version) continue;
     if (push.empty()) {
       push = presence::phoenix::encode_push(

@@ -41,9 +41,9 @@ inline constexpr size_t kDefaultSendBuffer = 1024 * 1024;
 inline constexpr time_t kDefaultJwtLeeway = 30;
 inline constexpr time_t kDefaultTokenTtl = 300;
 // The change log admins' presence feeds read from: a sixteenth of the zone,
-// from 4 MiB to 64 MiB (at most a quarter of a small zone). At ~250 bytes a change, 32 MiB (a 512m zone) holds
-// about a second of changes at 50,000 updates/s, so an admin whose socket was
-// busy for a few ticks catches up from the log instead of a full resync.
+// from 4 MiB to 64 MiB (at most a quarter of a small zone). At ~250 bytes a change, 32 MiB (a 512m
+// zone) holds about a second of changes at 50,000 updates/s, so an admin whose socket was busy for
+// a few ticks catches up from the log instead of a full resync.
 inline constexpr size_t kMinDefaultChangeLog = 4 * 1024 * 1024;
 inline constexpr size_t kMaxDefaultChangeLog = 64 * 1024 * 1024;
 inline constexpr size_t kDefaultChangeLog = kMinDefaultChangeLog;

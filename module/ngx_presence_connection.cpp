@@ -258,8 +258,8 @@ bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
 
 size_t ws_frame_in_place(std::string& frame) noexcept {
   std::uint8_t header[presence::ws::kMaxFrameHeaderBytes];
-  const size_t size = presence::ws::write_frame_header(
-      header, presence::ws::Opcode::text, frame.size() - kFrameGap, true, nullptr);
+  const size_t size = presence::ws::write_frame_header(header, presence::ws::Opcode::text,
+                                                       frame.size() - kFrameGap, true, nullptr);
   const size_t begin = kFrameGap - size;
   std::memcpy(frame.data() + begin, header, size);
   return begin;
@@ -330,9 +330,9 @@ void ws_begin_close(WsConn* conn, CloseCode code, std::string_view reason) noexc
 namespace {
 
 // Sends from `buf`; false when the socket is done (closed, or would block).
-bool send_some(WsConn* conn, const std::string& buf, size_t* pos, size_t limit, bool* closed) {
+bool send_some(WsConn* conn, std::string& buf, size_t* pos, size_t limit, bool* closed) {
   ngx_connection_t* c = conn->c;
-  ssize_t n = c->send(c, reinterpret_cast<u_char*>(const_cast<char*>(buf.data())) + *pos, limit);
+  ssize_t n = c->send(c, reinterpret_cast<u_char*>(buf.data()) + *pos, limit);
   if (n == NGX_AGAIN) return false;
   if (n == NGX_ERROR) {
     *closed = true;

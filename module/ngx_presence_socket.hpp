@@ -32,8 +32,8 @@ struct WsConn {
   enum class State { upgrading, open, closing } state = State::upgrading;
   bool close_sent = false;
   bool write_shut = false;
-  bool stale = false;     // admin: dropped pushes, resync once drained
-  size_t stats_end = 0;   // admin: end in `out` of the last stats frame queued
+  bool stale = false;    // admin: dropped pushes, resync once drained
+  size_t stats_end = 0;  // admin: end in `out` of the last stats frame queued
   // Admin: one stats frame that goes ahead of the presence data queued in
   // `out`, at the next frame boundary there (see ws_queue_stats).
   std::string urgent;

@@ -63,11 +63,10 @@ TEST(PresenceJson, DiffKeepsOnlyTheNetEffectOfEachRef) {
 TEST(PresenceJson, StateGroupsInterleavedKeysIntoOneMemberEach) {
   // A snapshot need not list a key's metas together; the JSON must still
   // have one member per key, its metas in the order given.
-  const std::vector<PresenceEntry> entries = {
-      {"t", "bob", view("r1", "", "/1", {}, 1)},
-      {"t", "alice", view("r2", "", "/2", {}, 2)},
-      {"t", "bob", view("r3", "", "/3", {}, 3)},
-      {"t", "alice", view("r4", "", "/4", {}, 4)}};
+  const std::vector<PresenceEntry> entries = {{"t", "bob", view("r1", "", "/1", {}, 1)},
+                                              {"t", "alice", view("r2", "", "/2", {}, 2)},
+                                              {"t", "bob", view("r3", "", "/3", {}, 3)},
+                                              {"t", "alice", view("r4", "", "/4", {}, 4)}};
   const std::string text = encode_presence_state(entries);
   EXPECT_EQ(text.find("\"bob\""), text.rfind("\"bob\"")) << text;
   const json state = json::parse(text);
