@@ -37,6 +37,26 @@ def bulky_items(round_no):
     return [{"product": f"{'p' * 20}{i:02d}", "size": "10.5", "qty": 1 + (i + round_no) % 99} for i in range(55)]
 
 
+def pinned_server(nginx_factory, overrides=None):
+    """nginx whose sockets have a small kernel send buffer (listen ...
+    sndbuf= stops its autotuning), so what a client does not read piles up
+    in nginx's own queue rather than in the kernel."""
+    server = nginx_factory(overrides=overrides, start=False)
+    listen = f"listen 127.0.0.1:{server.port};"
+    conf = server.conf.read_text()
+    assert listen in conf
+    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
+    server.start()
+    return server
+
+
+def slow_admin_client(server):
+    """An admin socket with a small receive buffer, read only when the test says."""
+    return PhoenixClient.connect(
+        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
+    )
+
+
 ROUNDS = 25
 # What the fast admin is sent: 30 metas of about 3.7 KB, joined and left
 # once per round.
@@ -47,15 +67,8 @@ def test_admin_that_stops_reading_ends_on_the_exact_state(nginx_factory):
     # A snapshot of the whole presence (about 110 KB) fits the send buffer;
     # the megabytes of diffs below do not, once the kernel's own buffer is
     # pinned small (listen ... sndbuf= stops its autotuning).
-    server = nginx_factory(overrides={"presence_send_buffer": "256k"}, start=False)
-    listen = f"listen 127.0.0.1:{server.port};"
-    conf = server.conf.read_text()
-    assert listen in conf
-    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
-    server.start()
-    slow_client = PhoenixClient.connect(
-        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
-    )
+    server = pinned_server(nginx_factory, overrides={"presence_send_buffer": "256k"})
+    slow_client = slow_admin_client(server)
     slow = AdminView(server, client=slow_client, topics=("admin:cart_tracker",))
     fast = AdminView(server, "fast")
     crowd = Crowd(server)
@@ -90,15 +103,8 @@ def test_admin_that_stops_reading_is_sent_the_latest_stats_not_a_backlog(nginx_f
     # Stats say where the store is now: while an admin does not read, at most
     # one stats message waits for it in nginx, and it gets the latest once it
     # reads again, not one message per broadcast it missed.
-    server = nginx_factory(start=False)
-    listen = f"listen 127.0.0.1:{server.port};"
-    conf = server.conf.read_text()
-    assert listen in conf
-    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
-    server.start()
-    slow_client = PhoenixClient.connect(
-        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
-    )
+    server = pinned_server(nginx_factory)
+    slow_client = slow_admin_client(server)
     slow = AdminView(server, client=slow_client, topics=("admin:stats",))
     slow.wait_until(lambda v: v.stats is not None, what="the first stats")
     before = slow.stats_seen
@@ -129,15 +135,8 @@ def test_congested_admin_gets_stats_ahead_of_its_presence_backlog(nginx_factory)
     # its queue in nginx holds hundreds of KB of presence_diff, yet the stats
     # that count the latest change go out at the next frame boundary, not
     # behind that backlog. Its presence view then still ends exact.
-    server = nginx_factory(start=False)
-    listen = f"listen 127.0.0.1:{server.port};"
-    conf = server.conf.read_text()
-    assert listen in conf
-    server.conf.write_text(conf.replace(listen, f"listen 127.0.0.1:{server.port} sndbuf=16k;"))
-    server.start()
-    slow_client = PhoenixClient.connect(
-        server, server.keys.admin_token("slow"), ADMIN_PATH, rcvbuf=SLOW_READER_RCVBUF, heartbeat_every=0.5
-    )
+    server = pinned_server(nginx_factory)
+    slow_client = slow_admin_client(server)
     slow = AdminView(server, client=slow_client)
     slow.wait_until(lambda v: v.state_seen and v.stats is not None, what="the first state and stats")
     fast = AdminView(server, "fast")
