@@ -190,8 +190,13 @@ std::vector<Worker> fork_workers(const Options& options, const RunPlan& plan,
 // prints the merged progress line and samples nginx, keeping the sample at the peak.
 class Supervisor {
  public:
-  Supervisor(const Options& options, std::int64_t start, const NginxSample& before)
-      : options_(options), start_(start), at_peak_(before), last_progress_(start) {}
+  Supervisor(const Options& options, std::size_t planned, std::int64_t start,
+             const NginxSample& before)
+      : options_(options),
+        planned_(planned),
+        start_(start),
+        at_peak_(before),
+        last_progress_(start) {}
 
   void run(std::vector<Worker>& workers) {
     const std::int64_t deadline =
@@ -266,13 +271,38 @@ class Supervisor {
       if (sample) at_peak_ = *sample;
     }
     seen.peak_shoppers = std::max(seen.peak_shoppers, t.sum.online);
+    note_steady_updates(t, ns_to_seconds(now - start_));
     print_progress(ns_to_seconds(now - start_), t, previous_, dt, options_.admin_key.has_value(),
                    sample ? &*sample : nullptr);
     previous_ = t.sum;
     last_progress_ = now;
   }
 
+  // Updates acknowledged per second between the first progress line after the ramp (every
+  // planned connection attempted and settled) and the last one before the drain: the rate the
+  // run held, where updates.acked_per_s also counts the ramp's seconds.
+  void note_steady_updates(const Tally& t, double at_s) {
+    if (at_s > options_.duration_s) return;
+    const bool ramped =
+        t.sum.attempted >= planned_ && t.sum.joined + t.sum.failed >= t.sum.attempted;
+    if (!steady_since_s_) {
+      if (ramped) {
+        steady_since_s_ = at_s;
+        steady_acked_ = t.sum.updates_acked;
+      }
+      return;
+    }
+    seen.steady_s = at_s - *steady_since_s_;
+    if (seen.steady_s > 0) {
+      seen.steady_acked_per_s =
+          static_cast<double>(t.sum.updates_acked - steady_acked_) / seen.steady_s;
+    }
+  }
+
   const Options& options_;
+  std::size_t planned_;
+  std::optional<double> steady_since_s_;
+  std::uint64_t steady_acked_ = 0;
   std::int64_t start_;
   NginxSample at_peak_;
   std::int64_t last_progress_;
@@ -357,7 +387,7 @@ int run_simulation(const Options& options) {
   const std::int64_t start = now_ns();
   std::vector<Worker> workers = fork_workers(options, plan, model, shopper_minter,
                                              admin_minter ? &*admin_minter : nullptr, run_id);
-  Supervisor supervisor(options, start, before);
+  Supervisor supervisor(options, plan.connections, start, before);
   supervisor.seen.run_id = run_id;
   supervisor.run(workers);
   RunObservations& seen = supervisor.seen;

@@ -31,7 +31,7 @@ REPORT_FIELDS = {
     "shoppers": {"total", "with_tabs", "joined_once", "peak_concurrent", "left", "returned"},
     "join": {"ramp_s", "ramp_joined", "rate_per_s", "peak_rate_per_s", "latency_ms"},
     "updates": {"target_per_s", "sent", "acked", "refused", "errors", "unacked", "skipped",
-                "acked_per_s", "latency_ms"},
+                "acked_per_s", "acked_per_s_after_ramp", "after_ramp_s", "latency_ms"},
     "heartbeats": {"sent", "acked", "latency_ms"},
     "admin": {"joined", "error", "topics", "stats_latency_ms", "probes_sent", "probes_seen",
               "probes_timed_out", "last_stats", "max_stats_shoppers", "tracker_metas",
@@ -146,6 +146,10 @@ def test_small_run_counts_exactly_and_reports_every_field(nginx_factory, tmp_pat
     assert updates["acked"] == updates["sent"]
     assert updates["refused"] == 0 and updates["errors"] == {} and updates["unacked"] == 0
     assert_latency(updates["latency_ms"], updates["acked"])
+    # The rate held once every connection was in: measured over part of the run, so it accounts
+    # for at most the updates acknowledged, and it is no rate at all without a span.
+    assert 0 < updates["after_ramp_s"] < report["config"]["duration_s"]
+    assert 0 < updates["acked_per_s_after_ramp"] * updates["after_ramp_s"] <= updates["acked"]
     heartbeats = report["heartbeats"]
     assert heartbeats["sent"] >= conns["planned"]  # every tab beat at least once in 10 s
     assert heartbeats["acked"] == heartbeats["sent"]
