@@ -241,14 +241,25 @@ bool admit(WsConn* conn) noexcept {
   return false;
 }
 
+// Runs `append` on one of the socket's queues; running out of memory there
+// closes the socket.
+template <class Append>
+bool appended(WsConn* conn, Append&& append) noexcept {
+  try {
+    append();
+    return true;
+  } catch (const std::bad_alloc&) {
+    ws_begin_close(conn, CloseCode::internal_error, "out of memory");
+    return false;
+  }
+}
+
 }  // namespace
 
 bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
-  if (!admit(conn)) return false;
-  try {
-    presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
-  } catch (const std::bad_alloc&) {
-    ws_begin_close(conn, CloseCode::internal_error, "out of memory");
+  if (!admit(conn) || !appended(conn, [&] {
+        presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
+      })) {
     return false;
   }
   mark_frame_end(conn);
@@ -275,13 +286,8 @@ bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) n
     conn->bounds.clear();
     conn->bounds_head = 0;
     conn->at_bound = begin;
-  } else {
-    try {
-      conn->out.append(frame, begin);
-    } catch (const std::bad_alloc&) {
-      ws_begin_close(conn, CloseCode::internal_error, "out of memory");
-      return false;
-    }
+  } else if (!appended(conn, [&] { conn->out.append(frame, begin); })) {
+    return false;
   }
   mark_frame_end(conn);
   count(&Counters::messages_out);
@@ -290,20 +296,23 @@ bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) n
 
 bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept {
   if (conn->state != WsConn::State::open || conn->urgent_pos > 0) return false;
-  try {
-    if (conn->congested()) {
-      // Ahead of the presence backlog; a newer stats replaces one not begun.
-      conn->urgent.clear();
-      presence::ws::append_frame(conn->urgent, presence::ws::Opcode::text, text);
-    } else {
-      if (!conn->urgent.empty() || conn->out_pos < conn->stats_end) return false;
-      presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
-      conn->stats_end = conn->out.size();
-      mark_frame_end(conn);
+  if (conn->congested()) {
+    // Ahead of the presence backlog; a newer stats replaces one not begun.
+    if (!appended(conn, [&] {
+          conn->urgent.clear();
+          presence::ws::append_frame(conn->urgent, presence::ws::Opcode::text, text);
+        })) {
+      return false;
     }
-  } catch (const std::bad_alloc&) {
-    ws_begin_close(conn, CloseCode::internal_error, "out of memory");
-    return false;
+  } else {
+    if (!conn->urgent.empty() || conn->out_pos < conn->stats_end) return false;
+    if (!appended(conn, [&] {
+          presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
+        })) {
+      return false;
+    }
+    conn->stats_end = conn->out.size();
+    mark_frame_end(conn);
   }
   count(&Counters::messages_out);
   return true;
