@@ -57,6 +57,19 @@ def slow_admin_client(server):
     )
 
 
+def bulky_rounds(server, fast, shoppers, rounds, pause):
+    """Joins `shoppers` with bulky carts, then moves all of them to /round-N
+    with new items, round after round; `fast` reads for `pause` after each.
+    Returns the crowd, which keeps the tabs open."""
+    crowd = Crowd(server)
+    tabs = [crowd.join(f"cart-{i}", {"page": "/", "items": bulky_items(0)}) for i in range(shoppers)]
+    for round_no in range(1, rounds + 1):
+        for tab in tabs:
+            tab.update({"page": f"/round-{round_no}", "items": bulky_items(round_no)})
+        fast.drain(pause)
+    return crowd
+
+
 ROUNDS = 25
 # What the fast admin is sent: 30 metas of about 3.7 KB, joined and left
 # once per round.
@@ -71,14 +84,9 @@ def test_admin_that_stops_reading_ends_on_the_exact_state(nginx_factory):
     slow_client = slow_admin_client(server)
     slow = AdminView(server, client=slow_client, topics=("admin:cart_tracker",))
     fast = AdminView(server, "fast")
-    crowd = Crowd(server)
-    tabs = [crowd.join(f"cart-{i}", {"page": "/", "items": bulky_items(0)}) for i in range(30)]
-    for round_no in range(1, ROUNDS + 1):
-        for tab in tabs:
-            tab.update({"page": f"/round-{round_no}", "items": bulky_items(round_no)})
-        # One round per broadcast: diffs of about 220 KB each, which a closed
-        # window cannot take; all of them together are over 5 MB.
-        fast.drain(0.15)
+    # One round per broadcast: diffs of about 220 KB each, which a closed
+    # window cannot take; all of them together are over 5 MB.
+    crowd = bulky_rounds(server, fast, shoppers=30, rounds=ROUNDS, pause=0.15)
     fast.wait_until(
         lambda v: len(v.presences) == 30
         and all(m["page"] == f"/round-{ROUNDS}" for ms in v.presences.values() for m in ms.values()),
@@ -140,12 +148,8 @@ def test_congested_admin_gets_stats_ahead_of_its_presence_backlog(nginx_factory)
     slow = AdminView(server, client=slow_client)
     slow.wait_until(lambda v: v.state_seen and v.stats is not None, what="the first state and stats")
     fast = AdminView(server, "fast")
-    crowd = Crowd(server)
-    tabs = [crowd.join(f"cart-{i}", {"page": "/", "items": bulky_items(0)}) for i in range(5)]
-    for round_no in range(1, BACKLOG_ROUNDS + 1):
-        for tab in tabs:
-            tab.update({"page": f"/round-{round_no}", "items": bulky_items(round_no)})
-        fast.drain(0.11)  # one broadcast each: about 37 KB of diff, 1.5 MB in all
+    # one broadcast a round: about 37 KB of diff, 1.5 MB in all
+    crowd = bulky_rounds(server, fast, shoppers=5, rounds=BACKLOG_ROUNDS, pause=0.11)
     crowd.join("marker", {"page": "/marker"})
     fast.wait_until(lambda v: v.stats["pages"].get("/marker") == 1, what="the marker in stats")
     # Frame by frame: what arrives before the stats that count the marker.
