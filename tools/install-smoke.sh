@@ -66,7 +66,7 @@ presence-token genkey --alg hs256 --out "$scratch/keys/shopper-hs256.key"
 presence-token genkey --alg eddsa --out "$scratch/keys/admin-ed25519.pem" --pub "$scratch/keys/admin-ed25519.pub.pem"
 echo 'admin:{PLAIN}unused' > "$scratch/keys/htpasswd"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed -e "s|/etc/nginx/presence/|$scratch/keys/|g" -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$port;|" \
+sed -e "s|/etc/nginx/presence/|$scratch/keys/|g" -e "s|/var/log/nginx/|$scratch/logs/|g" -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$port;|" \
   "/usr/share/doc/$package/examples/presence.conf" > "$scratch/presence.conf"
 cat > "$scratch/nginx.conf" <<EOF
 include /etc/nginx/modules-enabled/*.conf;

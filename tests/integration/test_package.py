@@ -8,12 +8,15 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import BUILD, NGINX, REPO, free_port, ssha_entry, wait_for_port
+from helpers import SHOPPER_PATH, socket_path
+from wsclient import WsConnection
 
 PACKAGE = "libnginx-mod-http-presence"
 DOC = f"usr/share/doc/{PACKAGE}"
@@ -143,7 +146,7 @@ def test_load_module_snippet_and_enable_scripts(deb, scratch):
 
 def adapt(text, root):
     """An installed configuration's absolute paths, moved under `root`."""
-    for path in ("/etc/nginx/presence/", "/usr/share/nginx-presence/"):
+    for path in ("/etc/nginx/presence/", "/usr/share/nginx-presence/", "/var/log/nginx/"):
         text = text.replace(path, f"{root}{path}")
     return text
 
@@ -210,6 +213,19 @@ def test_unpacked_package_loads_into_nginx_with_the_example(deb, scratch):
             assert b"presence_shoppers 0" in resp.read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/shopper.js", timeout=5) as resp:
             assert resp.read() == (root / "usr/share/nginx-presence/dashboard/shopper.js").read_bytes()
+        # A shopper's handshake with a token the packaged tool minted; the
+        # example logs socket requests without the query string it rides in.
+        token = run(str(root / "usr/bin/presence-token"), "--key",
+                    str(root / "etc/nginx/presence/shopper-hs256.key"), "--alg", "hs256",
+                    "--kid", "shop-1", "--sub", "cart-1", "--role", "shopper").stdout.strip()
+        ws = WsConnection.open(port, socket_path(SHOPPER_PATH, token))
+        ws.close()
+        deadline = time.monotonic() + 5
+        log = root / "var/log/nginx/access.log"
+        while "/socket/websocket" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "GET /socket/websocket\" 101" in log.read_text(), log.read_text()
+        assert token not in log.read_text()
     finally:
         server.terminate()
         server.wait(timeout=10)
