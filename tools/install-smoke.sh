@@ -119,13 +119,13 @@ grep -E '\[(emerg|alert|crit)\]|exited on signal' "$scratch/logs/error.log" && f
 
 step "apt-get remove: prerm parks the link as .removed"
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$package" 2>&1 | grep -E "^(Removing|E:)" || true
-[ ! -e "$enabled" ] && [ -L "$enabled.removed" ] || fail "remove did not park the link"
-ls -l /etc/nginx/modules-enabled/ | grep presence
+if [ -e "$enabled" ] || [ ! -L "$enabled.removed" ]; then fail "remove did not park the link"; fi
+echo "$enabled.removed -> $(readlink "$enabled.removed")"
 nginx -t 2>&1
 
 step "apt-get install again: the parked link comes back"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" 2>&1 | grep -E "^(Setting up|E:)" || true
-[ -L "$enabled" ] && [ ! -e "$enabled.removed" ] || fail "reinstall did not restore the link"
+if [ ! -L "$enabled" ] || [ -e "$enabled.removed" ]; then fail "reinstall did not restore the link"; fi
 echo "$enabled -> $(readlink "$enabled")"
 
 step "apt-get purge: the machine as it was"
