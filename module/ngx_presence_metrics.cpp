@@ -1,9 +1,16 @@
 // GET /metrics: the tracker's gauges and the module's counters in the
-// Prometheus text exposition format (version 0.0.4).
-#include <exception>
+// Prometheus text exposition format (version 0.0.4), checked by
+// `promtool check metrics` in the tests. Names follow Prometheus's rules:
+// - prefix presence_, snake_case; one HELP and TYPE per family;
+// - a counter ends in _total; a gauge names what it counts (presence_shoppers);
+// - base units in the name: _bytes, _seconds (never ms or KB);
+// - a dimension with a few fixed values is a label (result=, reason=),
+//   never an unbounded one (cart id, page, product);
+// - monitoring/alerts.yml and grafana-dashboard.json name only metrics from here.
 #include <string>
 
 #include "ngx_presence_endpoint.hpp"
+#include "ngx_presence_guard.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/channel_session.hpp"
 
@@ -42,7 +49,9 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
   if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
   presence::Tracker* tracker = zone_tracker();
   if (tracker == nullptr) return NGX_HTTP_SERVICE_UNAVAILABLE;
-  try {
+  ngx_log_t* log = r->connection->log;
+  constexpr ngx_int_t kFailed = NGX_HTTP_INTERNAL_SERVER_ERROR;
+  return guarded(log, NGX_LOG_ERR, "metrics", kFailed, [&]() -> ngx_int_t {
     const presence::TrackerUsage usage = tracker->usage();
     const presence::StatsSnapshot stats = tracker->stats(presence::kCartTrackerTopic);
     std::string out;
@@ -91,11 +100,8 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
            load(&Counters::tokens_minted));
     metric(out, "presence_owner_reaped_total", "counter",
            "Presences removed because their worker exited.", load(&Counters::owners_reaped));
-    return send_body(r, NGX_HTTP_OK, "text/plain; version=0.0.4", out);
-  } catch (const std::exception& e) {
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "presence: metrics failed: %s", e.what());
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-  }
+    return send_body(r, NGX_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", out);
+  });
 }
 
 }  // namespace presence::ngx

@@ -15,6 +15,7 @@ packages=(
   redis-server chromium
   python3 python3-pytest python3-websockets python3-jwt python3-cryptography
   python3-hypothesis
+  lintian prometheus
 )
 
 missing=()
