@@ -42,7 +42,7 @@ const ngx_table_elt_t* find_header(ngx_http_request_t* r, std::string_view name)
   }
 }
 
-// Why a handshake was refused, for $presence_result and the counters.
+// Answers a refused handshake: one info line, the counters, and `result` for $presence_result.
 ngx_int_t refuse(ngx_http_request_t* r, ngx_int_t status, std::string_view result,
                  std::string_view why, std::string_view role, std::string_view sub = {},
                  std::string_view kid = {}) {
@@ -80,7 +80,10 @@ std::optional<std::string_view> origin_of(ngx_http_request_t* r, bool& repeated)
       h = static_cast<ngx_table_elt_t*>(part->elts);
       i = 0;
     }
-    if (h[i].key.len == 6 && ngx_strncasecmp(h[i].key.data, (u_char*)"Origin", 6) == 0) {
+    static constexpr std::string_view kOrigin = "Origin";
+    if (h[i].key.len == kOrigin.size() &&
+        ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char*>(const_cast<char*>(kOrigin.data())),
+                        kOrigin.size()) == 0) {
       if (origin) repeated = true;
       origin = ngx_view(h[i].value);
     }
