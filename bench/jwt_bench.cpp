@@ -30,6 +30,8 @@ struct Keys {
     crypto_sign_seed_keypair(ed.public_key.data(), signing, seed);
     ed.signing_key =
         SecretBytes(std::string_view(reinterpret_cast<char*>(signing), sizeof signing));
+    hs.roles = Role::shopper;
+    ed.roles = Role::shopper;
     if (!ring.add(hs).empty() || !ring.add(ed).empty()) std::abort();
   }
 };

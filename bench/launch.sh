@@ -67,11 +67,13 @@ if [ "$(cat /proc/sys/net/core/somaxconn)" -lt 4096 ]; then
 fi
 
 [ -n "$port" ] || port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+metrics_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 [ -n "$out" ] || out=$(mktemp -d /tmp/presence-launch.XXXXXX)
 mkdir -p "$out/.run/logs" "$out/.run/tmp" "$out/.run/keys"
 ln -sfn "$build" "$out/build"
 ln -sfn "$root/dashboard" "$out/dashboard"
 openssl rand -base64 48 > "$out/.run/keys/shopper-hs256.key"
+openssl rand -base64 48 > "$out/.run/keys/demo-hs256.key"
 openssl genpkey -algorithm ed25519 -out "$out/.run/keys/admin-ed25519.pem" 2>/dev/null
 : > "$out/.run/htpasswd"
 
@@ -85,6 +87,7 @@ sed -e "s/^worker_processes .*;/worker_processes $workers;/" \
     -e "s/presence_zone presence:[^ ]* /presence_zone presence:512m /" \
     -e "s/access_log .*;/access_log off;/" \
     -e "s/listen 127.0.0.1:8080;/listen 127.0.0.1:$port reuseport backlog=4096;/" \
+    -e "s/listen 127.0.0.1:9145;/listen 127.0.0.1:$metrics_port;/" \
     "$root/nginx.conf.example" > "$out/nginx.conf"
 grep -q "listen 127.0.0.1:$port reuseport" "$out/nginx.conf" ||
   { echo "launch.sh: could not set the port in nginx.conf" >&2; exit 2; }
@@ -109,7 +112,7 @@ echo "== nginx pid $nginx_pid, $workers workers, port $port; shopper-sim $proces
 command=("$sim" --url "ws://127.0.0.1:$port/socket/websocket"
   --key "$out/.run/keys/shopper-hs256.key" --alg hs256 --kid shop-1
   --admin-key "$out/.run/keys/admin-ed25519.pem" --admin-alg eddsa --admin-kid admin-1
-  --nginx-pid "$nginx_pid" --metrics-url "http://127.0.0.1:$port/metrics"
+  --nginx-pid "$nginx_pid" --metrics-url "http://127.0.0.1:$metrics_port/metrics"
   --shoppers "$shoppers" --processes "$processes" --source-ips "127.0.0.2-127.0.0.$last_address"
   --report "$out/report.json" "$@")
 echo "${command[*]}" > "$out/command.txt"

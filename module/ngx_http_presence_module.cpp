@@ -185,8 +185,15 @@ constexpr ngx_uint_t kLoc = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LO
 ngx_command_t commands[] = {
     {ngx_string("presence_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_zone,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
-    {ngx_string("presence_jwt_key"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23, set_jwt_key,
+    {ngx_string("presence_jwt_key"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2 | NGX_CONF_TAKE3 | NGX_CONF_TAKE4, set_jwt_key,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_jwt_issuer"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, jwt_issuer), nullptr},
+    {ngx_string("presence_jwt_audience"), kLoc | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, jwt_audience), nullptr},
+    {ngx_string("presence_allowed_origins"), kLoc | NGX_CONF_1MORE, set_allowed_origins,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("presence_jwt_leeway"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, jwt_leeway), nullptr},
     {ngx_string("presence_broadcast_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
@@ -247,6 +254,7 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
   plcf->max_channels = NGX_CONF_UNSET_UINT;
   plcf->send_buffer = NGX_CONF_UNSET_SIZE;
   plcf->token_ttl = NGX_CONF_UNSET;
+  plcf->origins = static_cast<const presence::ws::OriginPolicy*>(NGX_CONF_UNSET_PTR);
   return plcf;
 }
 
@@ -259,6 +267,10 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
   ngx_conf_merge_size_value(conf->send_buffer, prev->send_buffer, kDefaultSendBuffer);
   ngx_conf_merge_value(conf->token_ttl, prev->token_ttl, kDefaultTokenTtl);
   ngx_conf_merge_str_value(conf->token_kid, prev->token_kid, "");
+  ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
+  ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
+  ngx_conf_merge_ptr_value(conf->origins, prev->origins, default_origins());
+  if (note_location_log(cf) != NGX_OK) return static_cast<char*>(NGX_CONF_ERROR);
   if (conf->send_buffer < conf->max_message) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"presence_send_buffer\" must be at least \"presence_max_message\"");
@@ -268,14 +280,14 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
 }
 
 ngx_http_module_t module_ctx = {
-    nullptr,           // preconfiguration
-    nullptr,           // postconfiguration
-    create_main_conf,  // create main configuration
-    init_main_conf,    // init main configuration
-    nullptr,           // create server configuration
-    nullptr,           // merge server configuration
-    create_loc_conf,   // create location configuration
-    merge_loc_conf     // merge location configuration
+    add_log_variables,  // preconfiguration
+    nullptr,            // postconfiguration
+    create_main_conf,   // create main configuration
+    init_main_conf,     // init main configuration
+    nullptr,            // create server configuration
+    nullptr,            // merge server configuration
+    create_loc_conf,    // create location configuration
+    merge_loc_conf      // merge location configuration
 };
 
 }  // namespace
@@ -287,7 +299,7 @@ ngx_module_t ngx_http_presence_module = {NGX_MODULE_V1,
                                          presence::ngx::commands,
                                          NGX_HTTP_MODULE,
                                          nullptr,                      // init master
-                                         nullptr,                      // init module
+                                         presence::ngx::init_module,   // init module
                                          presence::ngx::init_process,  // init process
                                          nullptr,                      // init thread
                                          nullptr,                      // exit thread

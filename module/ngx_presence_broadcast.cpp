@@ -156,7 +156,7 @@ void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept {
   g_interval = interval;
   g_tick.handler = tick;
   g_tick.log = cycle->log;
-  g_tick.data = nullptr;
+  g_tick.data = timer_without_connection();
   g_tick.cancelable = 1;
 }
 

@@ -7,6 +7,9 @@
 namespace presence::jwt {
 class KeyRing;
 }
+namespace presence::ws {
+class OriginPolicy;
+}
 
 namespace presence::ngx {
 
@@ -30,6 +33,9 @@ struct LocConf {
   size_t send_buffer;       // presence_send_buffer
   time_t token_ttl;         // presence_token_ttl
   ngx_str_t token_kid;      // presence_token_key
+  ngx_str_t jwt_issuer;     // presence_jwt_issuer; empty: iss not checked
+  ngx_str_t jwt_audience;   // presence_jwt_audience; empty: a token with aud is refused
+  const presence::ws::OriginPolicy* origins;  // presence_allowed_origins (owned by the cycle pool)
 };
 
 // Defaults, named once.

@@ -3,6 +3,7 @@
 #include "ngx_presence_endpoint.hpp"
 
 #include "ngx_presence_socket.hpp"
+#include "presence/keyring.hpp"
 
 namespace presence::ngx {
 
@@ -39,11 +40,22 @@ char* check_endpoint_conf(ngx_conf_t* cf, LocConf* plcf) noexcept {
     return static_cast<char*>(NGX_CONF_ERROR);
   }
   if (plcf->endpoint == Endpoint::admin_token || plcf->endpoint == Endpoint::demo_token) {
-    if (signing_key(pmcf, plcf->token_kid) == nullptr) {
+    const presence::jwt::Key* key = signing_key(pmcf, plcf->token_kid);
+    if (key == nullptr) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                          "\"presence_token_key\" \"%V\" names no key that can sign (an HS256 "
                          "secret or an Ed25519 private key with that kid)",
                          &plcf->token_kid);
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    // Its tokens would be refused at the socket: say so now.
+    const bool admin = plcf->endpoint == Endpoint::admin_token;
+    if (!key->roles.contains(admin ? presence::jwt::Role::admin : presence::jwt::Role::shopper)) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                         "\"presence_token_key\" \"%V\" cannot sign %s tokens: the key has "
+                         "roles=%*s",
+                         &plcf->token_kid, admin ? "admin" : "shopper", key->roles.name().size(),
+                         key->roles.name().data());
       return static_cast<char*>(NGX_CONF_ERROR);
     }
   }

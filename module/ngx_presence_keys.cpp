@@ -1,10 +1,11 @@
-// presence_jwt_key FILE alg=hs256|eddsa [kid=ID];
+// presence_jwt_key FILE alg=hs256|eddsa [kid=ID] roles=shopper|admin|shopper,admin;
 // Keys are read once, at configuration time, by the master: a missing,
-// unreadable or malformed file fails `nginx -t` with the file named.
-#include <exception>
+// unreadable or malformed file fails `nginx -t` with the file named, and so
+// does a key without roles or one key configured twice for different roles.
 #include <new>
 #include <string>
 
+#include "ngx_presence_guard.hpp"
 #include "ngx_presence_handlers.hpp"
 #include "presence/keyring.hpp"
 
@@ -26,6 +27,19 @@ presence::jwt::KeyRing* keyring_of(ngx_conf_t* cf, MainConf* pmcf) noexcept {
   return pmcf->keyring;
 }
 
+char* invalid(ngx_conf_t* cf, ngx_command_t* cmd, const char* expected, const ngx_str_t* arg) {
+  ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive invalid \"%V\": expected %s",
+                     &cmd->name, arg, expected);
+  return static_cast<char*>(NGX_CONF_ERROR);
+}
+
+char* missing(ngx_conf_t* cf, ngx_command_t* cmd, const char* what) {
+  ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive needs %s", &cmd->name, what);
+  return static_cast<char*>(NGX_CONF_ERROR);
+}
+
+constexpr const char* kRolesChoices = "roles=shopper, roles=admin or roles=shopper,admin";
+
 }  // namespace
 
 char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
@@ -34,17 +48,16 @@ char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 
   ngx_str_t path = args[1];
   std::optional<presence::jwt::Alg> alg;
+  std::optional<presence::jwt::RoleSet> roles;
   std::string_view kid;
   for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
     std::string_view a = ngx_view(args[i]);
     if (a.starts_with("alg=")) {
       alg = presence::jwt::alg_from_config(a.substr(4));
-      if (!alg) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" directive invalid \"%V\": expected alg=hs256 or alg=eddsa",
-                           &cmd->name, &args[i]);
-        return static_cast<char*>(NGX_CONF_ERROR);
-      }
+      if (!alg) return invalid(cf, cmd, "alg=hs256 or alg=eddsa", &args[i]);
+    } else if (a.starts_with("roles=")) {
+      roles = presence::jwt::RoleSet::parse(a.substr(6));
+      if (!roles) return invalid(cf, cmd, kRolesChoices, &args[i]);
     } else if (a.starts_with("kid=") && a.size() > 4) {
       kid = a.substr(4);
     } else {
@@ -53,27 +66,22 @@ char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
       return static_cast<char*>(NGX_CONF_ERROR);
     }
   }
-  if (!alg) {
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive needs alg=hs256 or alg=eddsa",
-                       &cmd->name);
-    return static_cast<char*>(NGX_CONF_ERROR);
-  }
+  if (!alg) return missing(cf, cmd, "alg=hs256 or alg=eddsa");
+  // No default: a key that verifies admins must be said to, never implied.
+  if (!roles) return missing(cf, cmd, kRolesChoices);
   // Relative to the configuration's folder, like ssl_certificate.
   if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) return static_cast<char*>(NGX_CONF_ERROR);
 
   presence::jwt::KeyRing* ring = keyring_of(cf, pmcf);
   if (ring == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-  try {
-    std::string error = ring->load_file(kid, *alg, std::string(ngx_view(path)));
-    if (!error.empty()) {
-      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive %s", &cmd->name, error.c_str());
-      return static_cast<char*>(NGX_CONF_ERROR);
-    }
-  } catch (const std::exception& e) {
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive failed: %s", &cmd->name, e.what());
-    return static_cast<char*>(NGX_CONF_ERROR);
-  }
-  return NGX_CONF_OK;
+  return guarded(
+      cf->log, NGX_LOG_EMERG, "presence_jwt_key", static_cast<char*>(NGX_CONF_ERROR),
+      [&]() -> char* {
+        std::string error = ring->load_file(kid, *alg, *roles, std::string(ngx_view(path)));
+        if (error.empty()) return NGX_CONF_OK;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive %s", &cmd->name, error.c_str());
+        return static_cast<char*>(NGX_CONF_ERROR);
+      });
 }
 
 const presence::jwt::Key* signing_key(const MainConf* pmcf, ngx_str_t kid) noexcept {

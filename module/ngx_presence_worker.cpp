@@ -48,6 +48,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
   broadcast_init(cycle, pmcf->broadcast_interval);
   g_reaper.handler = reap;
   g_reaper.log = cycle->log;
+  g_reaper.data = timer_without_connection();
   g_reaper.cancelable = 1;
   // At once: this worker may be the replacement of one that just died.
   reap(&g_reaper);

@@ -13,6 +13,7 @@ trap 'rm -rf "$prefix"' EXIT
 mkdir -p "$prefix/.run/logs" "$prefix/.run/tmp" "$prefix/.run/keys" "$prefix/build/module"
 ln -s "$module" "$prefix/build/module/ngx_http_presence_module.so"
 "$token_tool" genkey --alg hs256 --out "$prefix/.run/keys/shopper-hs256.key"
+"$token_tool" genkey --alg hs256 --out "$prefix/.run/keys/demo-hs256.key"
 "$token_tool" genkey --alg eddsa --out "$prefix/.run/keys/admin-ed25519.pem" \
   --pub "$prefix/.run/keys/admin-ed25519.pub.pem"
 echo 'admin:{PLAIN}unused' > "$prefix/.run/htpasswd"

@@ -43,8 +43,10 @@ constexpr std::string_view kUsage =
     "      prints a token valid for --ttl seconds (default 300, at most 31622400);\n"
     "      --nbf makes it valid only from now + SECONDS (may be negative); --iat adds iat = now.\n"
     "  presence-token verify --key FILE --alg hs256|eddsa [--kid KID] --role ROLE\n"
-    "                 [--leeway SECONDS] TOKEN\n"
-    "      exits 0 and prints the claims if TOKEN verifies, else 1 and the reason.\n"
+    "                 [--roles shopper|admin|shopper,admin] [--leeway SECONDS] TOKEN\n"
+    "      exits 0 and prints the claims if TOKEN verifies, else 1 and the reason;\n"
+    "      --roles is what the key is configured for, as presence_jwt_key's roles=\n"
+    "      (default: both).\n"
     "  presence-token genkey --alg hs256 --out FILE\n"
     "  presence-token genkey --alg eddsa --out PRIVATE.pem --pub PUBLIC.pem\n"
     "      writes a new key (never over an existing file); key files are created mode 0600.\n";
@@ -158,7 +160,8 @@ int mint(const std::vector<std::string_view>& argv) {
 }
 
 int verify(const std::vector<std::string_view>& argv) {
-  const Arguments args = parse_arguments(argv, {"key", "alg", "kid", "role", "leeway"}, {});
+  const Arguments args =
+      parse_arguments(argv, {"key", "alg", "kid", "role", "roles", "leeway"}, {});
   if (!args.error.empty()) return usage_error(args.error);
   if (args.words.size() != 1) return usage_error("verify takes exactly one TOKEN");
   const std::optional<std::string_view> role = args.value("role");
@@ -166,8 +169,12 @@ int verify(const std::vector<std::string_view>& argv) {
   const std::optional<std::int64_t> leeway =
       args.value("leeway") ? parse_seconds(*args.value("leeway")) : 0;
   if (!leeway || *leeway < 0) return usage_error("--leeway must be seconds, 0 or more");
+  const std::optional<presence::jwt::RoleSet> roles =
+      presence::jwt::RoleSet::parse(args.value("roles").value_or("shopper,admin"));
+  if (!roles) return usage_error("--roles must be shopper, admin or shopper,admin");
   Key key;
   if (std::string error = load_key(args, key); !error.empty()) return usage_error(error);
+  key.roles = *roles;
   presence::jwt::KeyRing ring;
   if (std::string error = ring.add(std::move(key)); !error.empty()) return usage_error(error);
   presence::jwt::VerifyOptions opts;

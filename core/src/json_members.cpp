@@ -37,6 +37,10 @@ class MemberReader {
     return scalar(JsonKind::number);
   }
   bool string(json::string_t& value) {
+    if (depth_ == 2 && array_ != nullptr) {
+      array_->strings.push_back(std::move(value));
+      return true;
+    }
     if (pending_ != nullptr) pending_->text = std::move(value);
     return scalar(JsonKind::string);
   }
@@ -71,6 +75,7 @@ class MemberReader {
 
   bool scalar(JsonKind kind) {
     if (depth_ == 0) return fail("not a JSON object");
+    if (depth_ == 2) not_all_strings();
     if (depth_ == 1 && pending_ != nullptr) {
       pending_->kind = kind;
       pending_ = nullptr;
@@ -81,21 +86,34 @@ class MemberReader {
   bool open(bool object) {
     if (depth_ == 0 && !object) return fail("not a JSON object");
     if (depth_ == 1 && pending_ != nullptr) {
-      pending_->kind = JsonKind::other;
+      // An array of strings is kept (the aud claim may be one); anything else is only "other".
+      pending_->kind = object ? JsonKind::other : JsonKind::string_array;
+      if (!object) array_ = pending_;
       pending_ = nullptr;
     }
+    if (depth_ == 2) not_all_strings();
     ++depth_;
     return true;
   }
 
   bool close() {
     --depth_;
+    if (depth_ == 1) array_ = nullptr;
     return true;
+  }
+
+  // A value inside a kept array that is no string: the array is "other".
+  void not_all_strings() {
+    if (array_ == nullptr) return;
+    array_->kind = JsonKind::other;
+    array_->strings.clear();
+    array_ = nullptr;
   }
 
   std::span<JsonMember> members_;
   std::size_t depth_ = 0;
   JsonMember* pending_ = nullptr;  // the wanted member whose value comes next
+  JsonMember* array_ = nullptr;    // the wanted member whose array of strings is being read
   std::string error_;
 };
 

@@ -10,10 +10,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace presence::jwt::detail {
 
-enum class JsonKind { absent, string, number, other };
+enum class JsonKind { absent, string, number, string_array, other };
 
 struct JsonMember {
   JsonMember(std::string_view member_name) : name(member_name) {}
@@ -21,6 +22,7 @@ struct JsonMember {
   std::string_view name;
   JsonKind kind = JsonKind::absent;
   std::string text;                     // kind string
+  std::vector<std::string> strings;     // kind string_array (an empty array included)
   std::optional<std::int64_t> integer;  // kind number, when integral and within int64
   double real = 0;                      // kind number
 };

@@ -84,7 +84,8 @@ class Verifier {
     if (!signature_matches(*key, token.substr(0, second_dot), *decoded[2])) {
       return fail(VerifyError::bad_signature, "signature does not match");
     }
-    check_claims(*decoded[1]);
+    result_.kid = key->kid;
+    check_claims(*decoded[1], *key);
   }
 
  private:
@@ -148,9 +149,10 @@ class Verifier {
                                        signing_input.size(), key.public_key.data()) == 0;
   }
 
-  void check_claims(std::string_view payload) {
-    std::array<JsonMember, 6> members{{{"sub"}, {"role"}, {"exp"}, {"nbf"}, {"iat"}, {"aud"}}};
-    auto& [sub, role, exp, nbf, iat, aud] = members;
+  void check_claims(std::string_view payload, const Key& key) {
+    std::array<JsonMember, 7> members{
+        {{"sub"}, {"role"}, {"exp"}, {"nbf"}, {"iat"}, {"aud"}, {"iss"}}};
+    auto& [sub, role, exp, nbf, iat, aud, iss] = members;
     if (std::string error = detail::read_object_members(payload, members); !error.empty()) {
       return fail(VerifyError::malformed, "claims: " + error);
     }
@@ -176,9 +178,14 @@ class Verifier {
       claims.iat = numeric_date(iat, Rounding::up);
       if (!claims.iat) return fail(VerifyError::bad_claims, "iat is not a NumericDate");
     }
-    // RFC 7519 4.1.3: a token for an audience this server cannot claim to be must be refused.
-    if (aud.kind != JsonKind::absent) {
-      return fail(VerifyError::bad_claims, "aud is set, and this server has no audience");
+    if (!opts_.issuer.empty() && (iss.kind != JsonKind::string || iss.text != opts_.issuer)) {
+      return fail(VerifyError::wrong_issuer,
+                  iss.kind == JsonKind::absent
+                      ? "iss missing where " + quoted(opts_.issuer) + " is required"
+                      : "iss is not " + quoted(opts_.issuer));
+    }
+    if (std::string why = audience_problem(aud); !why.empty()) {
+      return fail(VerifyError::wrong_audience, std::move(why));
     }
     const std::int64_t leeway = std::max<std::int64_t>(opts_.leeway_s, 0);
     const std::int64_t latest_now = saturating_add(opts_.now_s, leeway);
@@ -196,7 +203,30 @@ class Verifier {
       return fail(VerifyError::wrong_role, "role " + quoted(claims.role) + " where " +
                                                quoted(opts_.required_role) + " is required");
     }
+    const std::optional<Role> claimed = role_from_name(claims.role);
+    if (!claimed || !key.roles.contains(*claimed)) {
+      return fail(VerifyError::key_not_for_role,
+                  "key " + quoted(key.kid) + " is configured for roles=" +
+                      std::string(key.roles.name()) + ", not " + quoted(claims.role));
+    }
     result_.error = VerifyError::none;
+  }
+
+  // RFC 7519 4.1.3: the aud claim, a string or an array of strings, must name
+  // this endpoint's audience; without one configured, a token with aud is refused.
+  std::string audience_problem(const JsonMember& aud) const {
+    if (opts_.audience.empty()) {
+      return aud.kind == JsonKind::absent ? std::string()
+                                          : "aud is set, and this endpoint has no audience";
+    }
+    if (aud.kind == JsonKind::string && aud.text == opts_.audience) return {};
+    if (aud.kind == JsonKind::string_array &&
+        std::find(aud.strings.begin(), aud.strings.end(), opts_.audience) != aud.strings.end()) {
+      return {};
+    }
+    return aud.kind == JsonKind::absent
+               ? "aud missing where " + quoted(opts_.audience) + " is required"
+               : "aud does not name " + quoted(opts_.audience);
   }
 
   const KeyRing& keys_;
@@ -228,6 +258,12 @@ std::string_view to_string(VerifyError error) noexcept {
       return "bad_claims";
     case VerifyError::wrong_role:
       return "wrong_role";
+    case VerifyError::key_not_for_role:
+      return "key_not_for_role";
+    case VerifyError::wrong_issuer:
+      return "wrong_issuer";
+    case VerifyError::wrong_audience:
+      return "wrong_audience";
   }
   return "unknown";
 }

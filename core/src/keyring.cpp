@@ -28,6 +28,49 @@ std::optional<Alg> alg_from_config(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::optional<Role> role_from_name(std::string_view name) noexcept {
+  if (name == "shopper") return Role::shopper;
+  if (name == "admin") return Role::admin;
+  return std::nullopt;
+}
+
+std::string_view role_name(Role role) noexcept {
+  return role == Role::admin ? "admin" : "shopper";
+}
+
+std::optional<RoleSet> RoleSet::parse(std::string_view text) noexcept {
+  RoleSet out;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::optional<Role> role = role_from_name(text.substr(0, comma));
+    if (!role || out.contains(*role)) return std::nullopt;
+    out = out.with(*role);
+    if (comma == std::string_view::npos) return out;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+std::string_view RoleSet::name() const noexcept {
+  if (contains(Role::shopper) && contains(Role::admin)) return "shopper,admin";
+  if (contains(Role::admin)) return "admin";
+  return contains(Role::shopper) ? "shopper" : "";
+}
+
+namespace {
+
+bool same_bytes(const SecretBytes& a, const SecretBytes& b) {
+  return a.size() == b.size() && (a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+// Whether two keys verify the same signatures.
+bool same_material(const Key& a, const Key& b) {
+  if (a.alg != b.alg) return false;
+  if (a.alg == Alg::hs256) return same_bytes(a.secret, b.secret);
+  return sodium_memcmp(a.public_key.data(), b.public_key.data(), a.public_key.size()) == 0;
+}
+
+}  // namespace
+
 SecretBytes::SecretBytes(std::string_view bytes) : bytes_(bytes.begin(), bytes.end()) {}
 
 SecretBytes::SecretBytes(const SecretBytes& other) : bytes_(other.bytes_) {}
@@ -57,15 +100,18 @@ void SecretBytes::wipe() noexcept {
   bytes_.clear();
 }
 
-std::string KeyRing::load_file(std::string_view kid, Alg alg, const std::string& path) {
+std::string KeyRing::load_file(std::string_view kid, Alg alg, RoleSet roles,
+                               const std::string& path) {
   Key key;
   if (std::string error = load_key_file(kid, alg, path, key); !error.empty()) return error;
+  key.roles = roles;
   if (std::string error = add(std::move(key)); !error.empty()) return path + ": " + error;
   return {};
 }
 
 std::string KeyRing::add(Key key) {
   if (!detail::sodium_ready()) return "libsodium failed to initialise";
+  if (key.roles.empty()) return "key authorizes no role: give it roles";
   if (key.kid.size() > kMaxKidBytes) {
     return "kid longer than " + std::to_string(kMaxKidBytes) + " bytes";
   }
@@ -81,6 +127,11 @@ std::string KeyRing::add(Key key) {
     if (key.kid.empty() && held.kid.empty() && held.alg == key.alg) {
       return std::string("a second ") + std::string(alg_name(key.alg)) +
              " key without kid: give each key a kid";
+    }
+    if (held.roles != key.roles && same_material(held, key)) {
+      return "the same key as kid \"" + held.kid + "\" (roles=" + std::string(held.roles.name()) +
+             ") under roles=" + std::string(key.roles.name()) +
+             ": one key serving both roles must be configured once, with roles=shopper,admin";
     }
   }
   keys_.push_back(std::move(key));

@@ -80,13 +80,13 @@ std::optional<std::string> url_decode(std::string_view s) {
   return out;
 }
 
-UpgradeCheck refuse(int status, std::string reason) {
-  return {false, status, std::move(reason)};
+UpgradeCheck refuse(int status, std::string_view reason) noexcept {
+  return {false, status, reason};
 }
 
 }  // namespace
 
-UpgradeCheck check_upgrade(const UpgradeRequest& request) {
+UpgradeCheck check_upgrade(const UpgradeRequest& request) noexcept {
   if (request.method != "GET") return refuse(kStatusBadRequest, "WebSocket upgrade must be a GET");
   if (request.http_major < 1 || (request.http_major == 1 && request.http_minor < 1)) {
     return refuse(kStatusBadRequest, "WebSocket upgrade needs HTTP/1.1 or later");
@@ -115,8 +115,8 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    const auto key = url_decode(pair.substr(0, eq));
-    if (!key || *key != name) continue;
+    // The name as sent, never decoded: the log redaction finds "token=" the same way.
+    if (pair.substr(0, eq) != name) continue;
     return url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
   }
   return std::nullopt;

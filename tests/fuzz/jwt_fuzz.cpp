@@ -43,6 +43,9 @@ struct Fixture {
     crypto_sign_seed_keypair(ed.public_key.data(), signing, seed);
     ed.signing_key =
         SecretBytes(std::string_view(reinterpret_cast<char*>(signing), sizeof signing));
+    // The HS256 key signs the inputs: it must be configured for the role they are checked for.
+    hs.roles = Role::shopper;
+    ed.roles = RoleSet(Role::shopper).with(Role::admin);
     require(ring.add(hs).empty());
     require(ring.add(ed).empty());
   }

@@ -51,22 +51,31 @@ def ssha_entry(user, password):
     return f"{user}:{{SSHA}}{base64.b64encode(digest + salt).decode()}\n"
 
 
+def hs256_secret():
+    # A key file loses one trailing newline (as editors leave them), so the
+    # raw secret must not end in one.
+    secret = secrets.token_bytes(32)
+    while secret.endswith(b"\n"):
+        secret = secrets.token_bytes(32)
+    return secret
+
+
 class Keys:
     """Development keys as an operator would have them: an HS256 secret file
-    and an Ed25519 key pair in PEM."""
+    for shoppers, an Ed25519 key pair in PEM for admins, and the demo store's
+    own HS256 secret."""
 
     def __init__(self, folder: Path):
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         folder.mkdir(parents=True, exist_ok=True)
-        # A key file loses one trailing newline (as editors leave them), so
-        # the raw secret must not end in one.
-        self.hs256_secret = secrets.token_bytes(32)
-        while self.hs256_secret.endswith(b"\n"):
-            self.hs256_secret = secrets.token_bytes(32)
+        self.hs256_secret = hs256_secret()
         self.hs256_path = folder / "shopper-hs256.key"
         self.hs256_path.write_bytes(self.hs256_secret)
+        self.demo_secret = hs256_secret()
+        self.demo_path = folder / "demo-hs256.key"
+        self.demo_path.write_bytes(self.demo_secret)
         private = Ed25519PrivateKey.generate()
         self.ed25519_private = private
         self.ed25519_private_pem = private.private_bytes(
@@ -94,11 +103,13 @@ class Keys:
         )
 
 
-def render_config(port, workers=1, overrides=None, extra_http=""):
-    """nginx.conf.example with the test's port and worker count; `overrides`
+def render_config(port, workers=1, overrides=None, extra_http="", metrics_port=None):
+    """nginx.conf.example with the test's ports and worker count; `overrides`
     maps a directive name to the value it takes everywhere it appears."""
     text = EXAMPLE.read_text()
     text = text.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    if metrics_port is not None:
+        text = text.replace("listen 127.0.0.1:9145;", f"listen 127.0.0.1:{metrics_port};")
     text = re.sub(r"worker_processes \S+;", f"worker_processes {workers};", text)
     text = text.replace("error_log .run/logs/error.log warn;", "error_log .run/logs/error.log info;")
     for directive, value in (overrides or {}).items():
@@ -114,6 +125,7 @@ class Nginx:
     def __init__(self, prefix: Path, workers=1, overrides=None, extra_http=""):
         self.prefix = prefix
         self.port = free_port()
+        self.metrics_port = free_port()
         self.workers = workers
         run = prefix / ".run"
         for sub in ("logs", "tmp", "keys"):
@@ -128,13 +140,20 @@ class Nginx:
         self.keys = Keys(run / "keys")
         (run / "htpasswd").write_text(ssha_entry(ADMIN_USER, ADMIN_PASSWORD))
         self.conf = prefix / "nginx.conf"
-        self._render = lambda: render_config(self.port, workers, overrides, extra_http)
+        self._render = lambda: render_config(
+            self.port, workers, overrides, extra_http, self.metrics_port
+        )
         self.conf.write_text(self._render())
         self.proc = None
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self):
+        """The loopback-only listener that serves /metrics."""
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     @property
     def ws_url(self):
@@ -169,6 +188,7 @@ class Nginx:
                 # nginx's bind: take another one.
                 if "Address already in use" in err + self.error_log and attempt + 1 < attempts:
                     self.port = free_port()
+                    self.metrics_port = free_port()
                     self.conf.write_text(self._render())
                     continue
                 raise RuntimeError(f"nginx failed to start: {err}\n{self.error_log}")

@@ -60,7 +60,7 @@ def test_bad_directive_value_names_directive_and_line(tmp_path, directive, bad):
 
 
 def test_missing_key_file_fails_nginx_t_naming_directive_and_file(tmp_path):
-    server = Nginx(tmp_path, overrides={"presence_jwt_key": ".run/keys/missing.key alg=hs256"})
+    server = Nginx(tmp_path, overrides={"presence_jwt_key": ".run/keys/missing.key alg=hs256 roles=shopper"})
     result = server.test_config()
     assert result.returncode != 0
     assert '"presence_jwt_key" directive' in result.stderr, result.stderr

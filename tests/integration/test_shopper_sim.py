@@ -80,7 +80,7 @@ def test_small_run_counts_exactly_and_reports_every_field(nginx_factory, tmp_pat
         "--update-rate", "100", "--tabs-fraction", "0.2", "--heartbeat", "2",
         "--admin-key", str(server.keys.ed25519_path), "--admin-alg", "eddsa",
         "--admin-kid", "admin-1",
-        "--nginx-pid", str(server.proc.pid), "--metrics-url", f"{server.url}/metrics",
+        "--nginx-pid", str(server.proc.pid), "--metrics-url", f"{server.metrics_url}/metrics",
         "--report", str(report_path),
     )
     sim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -2,18 +2,17 @@
 standard library, a standard library's tokens verify with our verifier, and
 its keys are what the usual tools read."""
 
-import os
 import stat
 import subprocess
 import time
-from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-BUILD = Path(os.environ.get("PRESENCE_BUILD_DIR", "/work/main/build"))
+from conftest import BUILD
+
 TOOL = BUILD / "tools" / "presence-token"
 MAX_TTL = 366 * 24 * 3600  # kMaxTtlSeconds in tools/presence-token.cpp
 
@@ -190,3 +189,14 @@ def test_key_problems_exit_2_with_a_reason(tmp_path, ed_keys):
     assert done.returncode == 2 and "only a public key" in done.stderr
     done = run("--key", public, "--alg", "hs256", "--sub", "a", "--role", "admin")
     assert done.returncode == 2 and "PEM" in done.stderr
+
+
+def test_verify_applies_the_roles_the_key_is_configured_for(hs_key):
+    admin = mint(hs_key, "hs256", sub="mallory", role="admin")
+    done = run("verify", "--key", hs_key, "--alg", "hs256", "--role", "admin", "--roles", "shopper", admin)
+    assert done.returncode == 1
+    assert done.stderr.startswith("refused: key_not_for_role: "), done.stderr
+    done = run("verify", "--key", hs_key, "--alg", "hs256", "--role", "admin", "--roles", "admin", admin)
+    assert done.returncode == 0, done.stderr
+    done = run("verify", "--key", hs_key, "--alg", "hs256", "--role", "admin", "--roles", "root", admin)
+    assert done.returncode == 2 and "--roles must be shopper, admin or shopper,admin" in done.stderr

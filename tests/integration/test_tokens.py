@@ -59,9 +59,14 @@ def test_eddsa_admin_token_is_accepted(nginx):
     assert handshake_status(nginx, ADMIN_PATH, nginx.keys.admin_token("ops")) == 101
 
 
-def test_eddsa_shopper_token_is_accepted(nginx):
-    # Roles come from the claim, not from the key's algorithm.
-    assert handshake_status(nginx, SHOPPER_PATH, eddsa(nginx, shopper_claims())) == 101
+def test_eddsa_shopper_token_is_accepted(nginx_factory):
+    # Roles come from the claim and the key's roles=, not from the key's algorithm.
+    server = nginx_factory(start=False)
+    line = "kid=admin-1 roles=admin;"
+    assert line in server.conf.read_text()
+    server.conf.write_text(server.conf.read_text().replace(line, "kid=admin-1 roles=shopper,admin;"))
+    server.start()
+    assert handshake_status(server, SHOPPER_PATH, eddsa(server, shopper_claims())) == 101
 
 
 def test_missing_token_is_403(nginx):
@@ -199,10 +204,10 @@ def test_second_configured_key_verifies_by_kid(nginx_factory):
     second = server.prefix / ".run" / "keys" / "shopper-next.key"
     second.write_bytes(b"n" * 32 + server.keys.hs256_secret)
     conf = server.conf.read_text()
-    first_line = "presence_jwt_key .run/keys/shopper-hs256.key alg=hs256 kid=shop-1;"
+    first_line = "presence_jwt_key .run/keys/shopper-hs256.key alg=hs256 kid=shop-1 roles=shopper;"
     assert first_line in conf
     server.conf.write_text(
-        conf.replace(first_line, first_line + "\n    presence_jwt_key .run/keys/shopper-next.key alg=hs256 kid=shop-2;")
+        conf.replace(first_line, first_line + "\n    presence_jwt_key .run/keys/shopper-next.key alg=hs256 kid=shop-2 roles=shopper;")
     )
     server.start()
     claims = shopper_claims()
@@ -255,3 +260,53 @@ def test_unknown_crit_header_is_403(nginx):
     # RFC 7515 4.1.11: a critical extension the server does not know refuses the token.
     token = hs256(nginx, shopper_claims(), headers={"kid": "shop-1", "crit": ["x-bound"], "x-bound": 1})
     assert handshake_status(nginx, SHOPPER_PATH, token) == 403
+
+
+def demo_token(server, cookie=None):
+    """GET /demo/token as a browser would: (body, the Set-Cookie value or None)."""
+    cookie_line = f"Cookie: presence_cart={cookie}\r\n" if cookie is not None else ""
+    raw = f"GET /demo/token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{cookie_line}\r\n"
+    response = http_exchange(server.port, raw.encode())
+    assert response.status == 200, response
+    return json.loads(response.body), response.headers.get("set-cookie")
+
+
+def cookie_value(set_cookie):
+    first = set_cookie.split(";")[0]
+    assert first.startswith("presence_cart="), set_cookie
+    return first[len("presence_cart="):]
+
+
+def test_demo_makes_the_cart_id_and_seals_it_in_the_cookie(nginx):
+    body, set_cookie = demo_token(nginx)
+    assert set_cookie is not None
+    attributes = [a.strip() for a in set_cookie.split(";")]
+    assert {"Path=/", "HttpOnly", "SameSite=Lax"} <= set(attributes), set_cookie
+    assert "Secure" not in attributes  # plain http here; see test_tls.py
+    cookie = cookie_value(set_cookie)
+    cart_id = body["cart_id"]
+    assert cookie.startswith(cart_id + ".") and len(cookie) > len(cart_id) + 40, cookie
+    # Signed with the demo's own key, never the store's shopper key.
+    assert jwt.get_unverified_header(body["token"])["kid"] == "demo-1"
+    claims = jwt.decode(body["token"], nginx.keys.demo_secret, algorithms=["HS256"])
+    assert claims["sub"] == cart_id and claims["role"] == "shopper"
+    assert handshake_status(nginx, SHOPPER_PATH, body["token"]) == 101
+    assert handshake_status(nginx, ADMIN_PATH, body["token"]) == 403
+    # The cookie brings the same cart back, without a new cookie.
+    again, set_again = demo_token(nginx, cookie)
+    assert again["cart_id"] == cart_id and set_again is None
+
+
+@pytest.mark.parametrize("forge", [
+    lambda cookie: "cart-victim",
+    lambda cookie: "cart-victim" + cookie[cookie.index("."):],
+    lambda cookie: cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"),
+    lambda cookie: cookie.split(".")[0],
+])
+def test_demo_ignores_a_cart_cookie_it_did_not_seal(nginx, forge):
+    _, set_cookie = demo_token(nginx)
+    forged = forge(cookie_value(set_cookie))
+    body, fresh = demo_token(nginx, forged)
+    assert body["cart_id"] not in ("cart-victim", forged.split(".")[0]), body
+    assert fresh is not None and cookie_value(fresh).startswith(body["cart_id"] + ".")
+    assert jwt.decode(body["token"], nginx.keys.demo_secret, algorithms=["HS256"])["sub"] == body["cart_id"]

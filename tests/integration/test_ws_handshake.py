@@ -5,6 +5,7 @@ the request are not lost (CONTRACT section 1)."""
 import asyncio
 import base64
 import json
+import socket
 
 import pytest
 import websockets
@@ -151,3 +152,79 @@ def test_stock_python_websockets_client_connects(nginx):
 
     reply = asyncio.run(heartbeat())
     assert reply == [None, "1", "phoenix", "phx_reply", {"status": "ok", "response": {}}]
+
+
+def test_426_answer_has_a_reason_phrase(nginx):
+    raw = upgrade_request(shopper_path(nginx), headers={"Sec-WebSocket-Version": "8"})
+    with socket.create_connection(("127.0.0.1", nginx.port), timeout=5) as sock:
+        sock.sendall(raw)
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, head
+            head += chunk
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 426 Upgrade Required", head
+
+
+def origin_status(server, base, origin, host=None, **request_args):
+    token = server.keys.admin_token() if base == ADMIN_PATH else server.keys.shopper_token("cart-1")
+    headers = request_args.pop("headers", {})
+    if origin is not None:
+        headers["Origin"] = origin
+    request = upgrade_request(
+        socket_path(base, token), host=host or f"127.0.0.1:{server.port}", headers=headers, **request_args
+    )
+    return http_exchange(server.port, request).status
+
+
+@pytest.mark.parametrize("base", [SHOPPER_PATH, ADMIN_PATH])
+def test_foreign_origin_is_403_on_both_endpoints(nginx, base):
+    assert origin_status(nginx, base, "https://evil.example") == 403
+    assert origin_status(nginx, base, "null") == 403
+    # Same host, another port: another origin.
+    assert origin_status(nginx, base, f"http://127.0.0.1:{nginx.port + 1}") == 403
+
+
+@pytest.mark.parametrize("base", [SHOPPER_PATH, ADMIN_PATH])
+def test_own_origin_and_no_origin_are_accepted(nginx, base):
+    assert origin_status(nginx, base, f"http://127.0.0.1:{nginx.port}") == 101
+    assert origin_status(nginx, base, f"http://localhost:{nginx.port}", host=f"localhost:{nginx.port}") == 101
+    # A native client sends no Origin and is not refused for it.
+    assert origin_status(nginx, base, None) == 101
+
+
+def test_upgrade_is_checked_before_the_origin(nginx):
+    assert origin_status(nginx, SHOPPER_PATH, "https://evil.example", omit=("Sec-WebSocket-Key",)) == 400
+
+
+def test_two_origin_headers_are_403(nginx):
+    raw = upgrade_request(shopper_path(nginx), host=f"127.0.0.1:{nginx.port}",
+                          headers={"Origin": f"http://127.0.0.1:{nginx.port}"})
+    raw = raw.replace(b"\r\n\r\n", b"\r\nOrigin: https://evil.example\r\n\r\n")
+    assert http_exchange(nginx.port, raw).status == 403
+
+
+def test_allowed_origins_are_configurable(nginx_factory):
+    server = nginx_factory(overrides={"presence_allowed_origins": "self https://shop.example //*.brand.example"})
+    assert origin_status(server, SHOPPER_PATH, "https://shop.example") == 101
+    assert origin_status(server, SHOPPER_PATH, "http://shop.example") == 403
+    assert origin_status(server, SHOPPER_PATH, "http://eu.brand.example:3000") == 101
+    assert origin_status(server, SHOPPER_PATH, "https://evil.example") == 403
+    assert origin_status(server, SHOPPER_PATH, f"http://127.0.0.1:{server.port}") == 101
+
+
+def test_star_allows_any_origin(nginx_factory):
+    server = nginx_factory(overrides={"presence_allowed_origins": "*"})
+    assert origin_status(server, ADMIN_PATH, "https://evil.example") == 101
+
+
+@pytest.mark.parametrize("value, message", [
+    ("shop.example", 'invalid origin "shop.example": expected self, * or [scheme:]//host[:port]'),
+    ("https://shop.example/path", 'invalid origin "https://shop.example/path"'),
+])
+def test_invalid_allowed_origin_fails_nginx_t(tmp_path, value, message):
+    from conftest import Nginx
+
+    result = Nginx(tmp_path, overrides={"presence_allowed_origins": value}).test_config()
+    assert result.returncode != 0
+    assert f'"presence_allowed_origins" directive {message}' in result.stderr, result.stderr

@@ -24,10 +24,15 @@ inline std::string data_path(std::string_view name) {
   return (std::filesystem::path(__FILE__).parent_path() / "data" / "jwt" / name).string();
 }
 
-inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file) {
+// Test keys authorize both roles unless a test is about roles.
+inline const RoleSet kBothRoles = RoleSet(Role::shopper).with(Role::admin);
+
+inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file,
+                         RoleSet roles = kBothRoles) {
   Key key;
   const std::string error = load_key_file(kid, alg, data_path(file), key);
   EXPECT_EQ(error, "");
+  key.roles = roles;
   return key;
 }
 

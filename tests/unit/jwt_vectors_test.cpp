@@ -14,10 +14,16 @@ namespace {
 
 TEST(PyJwtVectors, VerifyAsMinted) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::data_path("hs256.key")), "");
-  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, testing::data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("", Alg::eddsa, testing::data_path("ed25519_public.pem")), "");
-  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, testing::data_path("ed25519_next_public.pem")),
+  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, testing::data_path("hs256.key")),
+            "");
+  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, testing::kBothRoles,
+                           testing::data_path("hs256_next.key")),
+            "");
+  ASSERT_EQ(
+      ring.load_file("", Alg::eddsa, testing::kBothRoles, testing::data_path("ed25519_public.pem")),
+      "");
+  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, testing::kBothRoles,
+                           testing::data_path("ed25519_next_public.pem")),
             "");
   std::ifstream in(testing::data_path("vectors.json"));
   const nlohmann::json vectors = nlohmann::json::parse(in);

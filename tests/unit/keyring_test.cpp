@@ -216,27 +216,32 @@ TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
 
 TEST(KeyRing, LoadsFilesAndReportsTheirErrors) {
   KeyRing ring;
-  EXPECT_EQ(ring.load_file("", Alg::hs256, data_path("hs256.key")), "");
-  EXPECT_EQ(ring.load_file("", Alg::eddsa, data_path("ed25519_public.pem")), "");
-  EXPECT_THAT(ring.load_file("", Alg::eddsa, data_path("rsa_public.pem")),
+  EXPECT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
+  EXPECT_EQ(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+            "");
+  EXPECT_THAT(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("rsa_public.pem")),
               HasSubstr("rsa_public.pem: not an Ed25519 key"));
   EXPECT_EQ(ring.size(), 2u);
 }
 
 TEST(KeyRing, RefusesDuplicateKidsAndASecondKeyWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("2025", Alg::hs256, data_path("hs256.key")), "");
-  EXPECT_THAT(ring.load_file("2025", Alg::eddsa, data_path("ed25519_public.pem")),
-              HasSubstr("duplicate kid \"2025\""));
-  ASSERT_EQ(ring.load_file("", Alg::eddsa, data_path("ed25519_public.pem")), "");
-  EXPECT_THAT(ring.load_file("", Alg::eddsa, data_path("ed25519_next_public.pem")),
-              HasSubstr("second EdDSA key without kid"));
+  ASSERT_EQ(ring.load_file("2025", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
+  EXPECT_THAT(
+      ring.load_file("2025", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+      HasSubstr("duplicate kid \"2025\""));
+  ASSERT_EQ(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+            "");
+  EXPECT_THAT(
+      ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_next_public.pem")),
+      HasSubstr("second EdDSA key without kid"));
   EXPECT_EQ(ring.size(), 2u);
 }
 
 TEST(KeyRing, AddAppliesTheKeyFileChecks) {
   KeyRing ring;
   Key key;
+  key.roles = Role::shopper;
   key.secret = SecretBytes(std::string(kMinHs256SecretBytes - 1, 's'));
   EXPECT_THAT(ring.add(key), HasSubstr("shorter than 32 bytes"));
   key.secret = SecretBytes(std::string(kMinHs256SecretBytes, 's'));
@@ -246,11 +251,52 @@ TEST(KeyRing, AddAppliesTheKeyFileChecks) {
   EXPECT_EQ(ring.add(key), "");
 }
 
+TEST(KeyRing, RefusesAKeyWithoutRoles) {
+  KeyRing ring;
+  Key key = testing::load_test_key("k", Alg::hs256, "hs256.key", RoleSet());
+  EXPECT_EQ(ring.add(key), "key authorizes no role: give it roles");
+  key.roles = Role::shopper;
+  EXPECT_EQ(ring.add(key), "");
+}
+
+TEST(KeyRing, RefusesOneKeyUnderTwoRoleSets) {
+  // The shopper secret configured again, under another kid, for admins.
+  KeyRing ring;
+  ASSERT_EQ(ring.load_file("shop-1", Alg::hs256, Role::shopper, data_path("hs256.key")), "");
+  EXPECT_THAT(ring.load_file("admin-2", Alg::hs256, Role::admin, data_path("hs256.key")),
+              HasSubstr("the same key as kid \"shop-1\" (roles=shopper) under roles=admin"));
+  ASSERT_EQ(ring.load_file("admin-1", Alg::eddsa, Role::admin, data_path("ed25519_public.pem")),
+            "");
+  // A private key and its public key are the same key.
+  EXPECT_THAT(
+      ring.load_file("shop-2", Alg::eddsa, Role::shopper, data_path("ed25519_private.pem")),
+      HasSubstr("one key serving both roles must be configured once, with roles=shopper,admin"));
+  // The same roles again (a key listed under a second kid) is no widening.
+  EXPECT_EQ(ring.load_file("shop-1b", Alg::hs256, Role::shopper, data_path("hs256.key")), "");
+  EXPECT_EQ(ring.size(), 3u);
+}
+
+TEST(Role, ParsesRoleSets) {
+  EXPECT_EQ(RoleSet::parse("shopper"), RoleSet(Role::shopper));
+  EXPECT_EQ(RoleSet::parse("admin"), RoleSet(Role::admin));
+  EXPECT_EQ(RoleSet::parse("shopper,admin"), testing::kBothRoles);
+  EXPECT_EQ(RoleSet::parse("admin,shopper"), testing::kBothRoles);
+  for (const char* bad : {"", "Shopper", "shopper,", ",admin", "admin,admin", "shopper admin",
+                          "shopper,admin,shopper", "root"}) {
+    EXPECT_EQ(RoleSet::parse(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(testing::kBothRoles.name(), "shopper,admin");
+  EXPECT_EQ(RoleSet(Role::admin).name(), "admin");
+  EXPECT_EQ(role_from_name("admin"), Role::admin);
+  EXPECT_EQ(role_from_name("superuser"), std::nullopt);
+}
+
 TEST(KeyRing, FindsByKidAndAlg) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("a", Alg::hs256, data_path("hs256.key")), "");
-  ASSERT_EQ(ring.load_file("b", Alg::hs256, data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("e", Alg::eddsa, data_path("ed25519_public.pem")), "");
+  ASSERT_EQ(ring.load_file("a", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("b", Alg::hs256, testing::kBothRoles, data_path("hs256_next.key")), "");
+  ASSERT_EQ(ring.load_file("e", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+            "");
   ASSERT_NE(ring.find("b", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("b", Alg::hs256)->kid, "b");
   EXPECT_EQ(ring.find("e", Alg::hs256), nullptr);  // a kid never crosses algorithms
@@ -262,8 +308,9 @@ TEST(KeyRing, FindsByKidAndAlg) {
 
 TEST(KeyRing, PrefersTheKeyWithoutKidForTokensWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("new", Alg::hs256, data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("", Alg::hs256, data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("new", Alg::hs256, testing::kBothRoles, data_path("hs256_next.key")),
+            "");
+  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
   ASSERT_NE(ring.find("", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("", Alg::hs256)->kid, "");
 }

@@ -40,8 +40,11 @@ enum class VerifyError {
   expired,
   not_yet_valid,     // nbf in the future
   issued_in_future,  // iat in the future
-  bad_claims,        // exp / sub / role missing or mistyped, sub invalid, aud present
-  wrong_role,
+  bad_claims,        // exp / sub / role missing or mistyped, sub invalid
+  wrong_role,        // the role claim is not the one the endpoint takes
+  key_not_for_role,  // the verifying key is not configured for the token's role
+  wrong_issuer,      // iss missing or not the endpoint's issuer
+  wrong_audience,    // aud missing or not naming the endpoint's audience, or set where none is
 };
 
 // "malformed", "bad_signature", ...: for logs and the token tool.
@@ -50,6 +53,7 @@ std::string_view to_string(VerifyError error) noexcept;
 struct VerifyResult {
   VerifyError error = VerifyError::malformed;
   Claims claims;       // filled as far as the token got (complete when error == none)
+  std::string kid;     // the kid of the key that verified the signature
   std::string reason;  // one line for the log; empty on success
 
   bool ok() const noexcept { return error == VerifyError::none; }
@@ -60,6 +64,12 @@ struct VerifyOptions {
   // Clock skew allowed on exp, nbf and iat (RFC 7519 4.1.4); negative counts as 0.
   std::int64_t leeway_s = 0;
   std::string_view required_role;  // the token's role must equal it exactly
+  // When set, the iss claim must equal it (RFC 7519 4.1.1).
+  std::string_view issuer;
+  // When set, aud (a string or an array of strings) must name it; when not, a
+  // token with an aud is refused (RFC 7519 4.1.3: this server cannot claim to
+  // be the audience it names).
+  std::string_view audience;
   std::size_t max_token_bytes = kDefaultMaxTokenBytes;
 };
 
@@ -67,7 +77,8 @@ struct VerifyOptions {
 // not yet valid when nbf > now + leeway, issued in the future when iat > now +
 // leeway. Non-integral NumericDates are rounded towards refusal.
 // The header's alg picks the key together with kid, so a token can only be
-// checked with a key of its own algorithm (no HS256 over a public key).
+// checked with a key of its own algorithm (no HS256 over a public key), and
+// the role claim must be one that key is configured for.
 // Takes no lock and touches no shared memory.
 VerifyResult verify(std::string_view token, const KeyRing& keys,
                     const VerifyOptions& opts) noexcept;

@@ -33,6 +33,40 @@ std::string_view alg_name(Alg alg) noexcept;
 // Configuration spelling, case-insensitive: "hs256" or "eddsa".
 std::optional<Alg> alg_from_config(std::string_view text) noexcept;
 
+// What a token may authorize: the value of its "role" claim.
+enum class Role : unsigned char { shopper = 1, admin = 2 };
+
+// "shopper" / "admin"; nullopt for any other role claim.
+std::optional<Role> role_from_name(std::string_view name) noexcept;
+std::string_view role_name(Role role) noexcept;
+
+// The roles one key may authorize. A key signed by a store backend
+// authorizes shoppers only, so its holders can never mint an admin token.
+class RoleSet {
+ public:
+  constexpr RoleSet() = default;
+  constexpr RoleSet(Role role) : bits_(static_cast<unsigned char>(role)) {}  // NOLINT: implicit
+
+  // "shopper", "admin" or "shopper,admin" (either order); nullopt otherwise.
+  static std::optional<RoleSet> parse(std::string_view text) noexcept;
+
+  constexpr RoleSet with(Role role) const {
+    RoleSet out = *this;
+    out.bits_ |= static_cast<unsigned char>(role);
+    return out;
+  }
+  constexpr bool contains(Role role) const {
+    return (bits_ & static_cast<unsigned char>(role)) != 0;
+  }
+  constexpr bool empty() const { return bits_ == 0; }
+  // The configuration spelling: "shopper", "admin" or "shopper,admin".
+  std::string_view name() const noexcept;
+  bool operator==(const RoleSet&) const = default;
+
+ private:
+  unsigned char bits_ = 0;
+};
+
 inline constexpr std::size_t kMinHs256SecretBytes = 32;
 inline constexpr std::size_t kEd25519PublicKeyBytes = 32;
 inline constexpr std::size_t kEd25519SeedBytes = 32;
@@ -66,6 +100,7 @@ class SecretBytes {
 struct Key {
   std::string kid;  // empty: the key for tokens without a kid
   Alg alg = Alg::hs256;
+  RoleSet roles;       // what tokens verified by this key may authorize
   SecretBytes secret;  // HS256 shared secret, >= kMinHs256SecretBytes
   std::array<unsigned char, kEd25519PublicKeyBytes> public_key{};  // EdDSA
   SecretBytes
@@ -92,9 +127,11 @@ std::string ed25519_private_pem(const Key& key);
 class KeyRing {
  public:
   // Empty string on success, else a message naming the file and the problem.
-  std::string load_file(std::string_view kid, Alg alg, const std::string& path);
-  // Same checks as a key file; refuses a second key with the same kid, or a
-  // second key without kid for the same alg.
+  std::string load_file(std::string_view kid, Alg alg, RoleSet roles, const std::string& path);
+  // Same checks as a key file; refuses a key without roles, a second key with
+  // the same kid, a second key without kid for the same alg, and the same key
+  // material under different roles (a shopper secret configured again as an
+  // admin key would let every shopper backend mint admin tokens).
   std::string add(Key key);
 
   // The key for a token: with a kid, the key of that kid and alg; without

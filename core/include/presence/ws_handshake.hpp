@@ -33,19 +33,22 @@ struct UpgradeRequest {
 struct UpgradeCheck {
   bool ok = false;
   int http_status =
-      0;               // when !ok: 400, or 426 for a version other than 13 (send kWebSocketVersion)
-  std::string reason;  // one line for the error log
+      0;  // when !ok: 400, or 426 for a version other than 13 (send kWebSocketVersion)
+  // One line for the error log: a literal, so that refusing never allocates.
+  std::string_view reason;
 };
 
 // Checks, in this order: GET; HTTP/1.1 or later; Upgrade lists the token "websocket" and
 // Connection the token "upgrade" (comma-separated, case-insensitive); Sec-WebSocket-Version is
 // 13 (426 otherwise, also when absent); Sec-WebSocket-Key is base64 of 16 bytes (24 characters
 // ending in "=="); vsn is present and "2.0.0".
-UpgradeCheck check_upgrade(const UpgradeRequest& request);
+// Allocates nothing: a handshake is refused even when memory has run out.
+UpgradeCheck check_upgrade(const UpgradeRequest& request) noexcept;
 
-// The first `name` parameter of a query string ("a=1&b=2", without '?'), URL-decoded (%XX and
-// '+'); a parameter without '=' has the empty value. nullopt when absent or when its value is
-// not well-formed percent-encoding.
+// The first `name` parameter of a query string ("a=1&b=2", without '?'), its value URL-decoded
+// (%XX and '+'); the name must be spelled as given, not percent-encoded (log redaction looks for
+// it as sent). A parameter without '=' has the empty value. nullopt when absent or when its value
+// is not well-formed percent-encoding.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 }  // namespace presence::ws

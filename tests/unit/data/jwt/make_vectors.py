@@ -49,7 +49,7 @@ vectors = [
     vector("hs256_wrong_role", jwt.encode(claims(), HS, algorithm="HS256"), "wrong_role",
            role="admin"),
     vector("hs256_no_exp", jwt.encode(claims(exp=None), HS, algorithm="HS256"), "bad_claims"),
-    vector("hs256_aud", jwt.encode(claims(aud="elsewhere"), HS, algorithm="HS256"), "bad_claims"),
+    vector("hs256_aud", jwt.encode(claims(aud="elsewhere"), HS, algorithm="HS256"), "wrong_audience"),
     vector("hs512", jwt.encode(claims(), HS, algorithm="HS512"), "unsupported_alg"),
     vector("alg_none", jwt.encode(claims(), None, algorithm="none"), "malformed"),
     vector("eddsa_plain", jwt.encode(claims(), ED, algorithm="EdDSA"), "none"),
