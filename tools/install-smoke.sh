@@ -65,8 +65,10 @@ mkdir -p "$scratch/keys" "$scratch/logs" "$scratch/tmp"
 presence-token genkey --alg hs256 --out "$scratch/keys/shopper-hs256.key"
 presence-token genkey --alg eddsa --out "$scratch/keys/admin-ed25519.pem" --pub "$scratch/keys/admin-ed25519.pub.pem"
 echo 'admin:{PLAIN}unused' > "$scratch/keys/htpasswd"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed -e "s|/etc/nginx/presence/|$scratch/keys/|g" -e "s|/var/log/nginx/|$scratch/logs/|g" -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$port;|" \
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+metrics_port=$(free_port)
+sed -e "s|listen 127.0.0.1:9145;|listen 127.0.0.1:$metrics_port;|" -e "s|/etc/nginx/presence/|$scratch/keys/|g" -e "s|/var/log/nginx/|$scratch/logs/|g" -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$port;|" \
   "/usr/share/doc/$package/examples/presence.conf" > "$scratch/presence.conf"
 cat > "$scratch/nginx.conf" <<EOF
 include /etc/nginx/modules-enabled/*.conf;
@@ -90,15 +92,15 @@ nginx -c "$scratch/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 token=$(presence-token --key "$scratch/keys/shopper-hs256.key" --alg hs256 --kid shop-1 \
   --sub smoke-1 --role shopper --ttl 60)
-PYTHONPATH=$root/tests/integration /usr/bin/python3 - "$port" "$token" <<'EOF'
+PYTHONPATH=$root/tests/integration /usr/bin/python3 - "$port" "$metrics_port" "$token" <<'EOF'
 import sys, time, urllib.request
 from helpers import PhoenixClient, SHOPPER_PATH, socket_path
 from wsclient import WsConnection
 
-port, token = int(sys.argv[1]), sys.argv[2]
+port, metrics_port, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 for _ in range(100):
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read()
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1).read()
         break
     except OSError:
         time.sleep(0.1)
@@ -108,7 +110,7 @@ client = PhoenixClient(ws)
 status, response, _ = client.join("cart:smoke-1", {"page": "/launch", "items": []})
 print(f"join cart:smoke-1: {status}")
 assert status == "ok", response
-metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
 shoppers = [line for line in metrics.splitlines() if line.startswith("presence_shoppers ")]
 print("metrics:", shoppers[0])
 assert shoppers == ["presence_shoppers 1"], shoppers

@@ -170,8 +170,9 @@ def unpacked_root(deb, scratch):
     (keys / "htpasswd").write_text(ssha_entry("admin", "launch-day"))
     (etc / "conf.d").mkdir()
     example = (root / DOC / "examples/presence.conf").read_text()
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     example = adapt(example, root).replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    example = example.replace("listen 127.0.0.1:9145;", f"listen 127.0.0.1:{metrics_port};")
     (etc / "conf.d/presence.conf").write_text(example)
     logs = root / "var/log/nginx"
     logs.mkdir(parents=True)
@@ -195,11 +196,11 @@ http {{
     include {etc}/conf.d/*.conf;
 }}
 """)
-    return root, port
+    return root, port, metrics_port
 
 
 def test_unpacked_package_loads_into_nginx_with_the_example(deb, scratch):
-    root, port = unpacked_root(deb, scratch)
+    root, port, metrics_port = unpacked_root(deb, scratch)
     # The prefix Debian's nginx uses: load_module's modules/ resolves under it.
     command = [NGINX, "-p", f"{root}/usr/share/nginx/", "-c", f"{root}/etc/nginx/nginx.conf"]
     checked = run(*command, "-t")
@@ -209,7 +210,7 @@ def test_unpacked_package_loads_into_nginx_with_the_example(deb, scratch):
     server = subprocess.Popen(command + ["-g", "daemon off;"], stderr=subprocess.PIPE)
     try:
         wait_for_port(port, server)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as resp:
             assert b"presence_shoppers 0" in resp.read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/shopper.js", timeout=5) as resp:
             assert resp.read() == (root / "usr/share/nginx-presence/dashboard/shopper.js").read_bytes()
