@@ -149,6 +149,10 @@ function onStats(stats) {
   requestFrame();
 }
 
+function onHistory(payload) {
+  if (timeline.add(payload)) requestFrame();
+}
+
 function onState(state, detail) {
   view.state.dataset.state = state;
   view.state.textContent = state === FeedState.refused && detail ? `refused: ${detail}` : STATE_TEXT[state];
@@ -205,17 +209,6 @@ new AdminFeed({
   topic: "admin:stats",
   handlers: { stats: onStats },
   onState,
-}).start();
-
-new AdminFeed({
-  endpoint: "/admin_socket",
-  tokenUrl: "/admin/token",
-  topic: "admin:history",
-  handlers: {
-    history: (payload) => {
-      if (timeline.add(payload)) requestFrame();
-    },
-  },
-  onState: () => {},
+  also: [{ topic: "admin:history", handlers: { history: onHistory } }],
 }).start();
 requestFrame();
