@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import ADMIN_PATH, NODE_NAME, Crowd, PhoenixClient
+from helpers import ADMIN_PATH, NODE_NAME, Crowd, PhoenixClient, Shopper
 from conftest import Nginx
 
 # Samples in one `history` push (core/include/presence/history_feed.hpp).
@@ -196,3 +196,10 @@ def test_history_windows_at_their_bounds_pass_nginx_t(tmp_path, edge):
     server = Nginx(tmp_path, overrides={"presence_history": edge})
     result = server.test_config()
     assert result.returncode == 0, result.stderr
+
+
+def test_a_shopper_cannot_join_the_timeline(nginx):
+    tab = Shopper(nginx, "cart-1", {"page": "/"})
+    status, response, _ = tab.client.join("admin:history")
+    assert (status, response) == ("error", {"reason": "unauthorized"})
+    tab.client.heartbeat()

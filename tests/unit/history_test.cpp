@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -252,6 +253,20 @@ TEST_F(TrackerHistory, AnAdminGetsTheBacklogInBoundedChunksThenEachNewSample) {
             std::string::npos)
       << live;
   EXPECT_TRUE(next_history_payload(tracker_, view, "store-a", 50).empty());
+}
+
+TEST_F(TrackerHistory, APushHoldsAtMostItsBoundOfSamples) {
+  // One past the bound of a push: 121 seconds go out as 120 and 1.
+  for (std::int64_t i = 0; i < std::int64_t{kHistorySamplesPerPush} + 1; ++i) {
+    tracker_.sample_history(kCartTrackerTopic, kLaunchMs + i * kSecond);
+  }
+  HistoryView view;
+  std::vector<std::size_t> seconds;
+  for (std::string p; !(p = next_history_payload(tracker_, view, "store-a")).empty();) {
+    const auto doc = nlohmann::json::parse(p);
+    if (doc["resolution"] == "second") seconds.push_back(doc["samples"].size());
+  }
+  EXPECT_EQ(seconds, (std::vector<std::size_t>{kHistorySamplesPerPush, 1, 0}));
 }
 
 // The model: every sample ever, and the minutes closed so far.
