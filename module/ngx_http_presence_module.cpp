@@ -16,6 +16,8 @@ constexpr size_t kMaxNodeName = 64;
 constexpr ngx_uint_t kMaxChannelsLimit = 1024;
 constexpr size_t kMinMaxMessage = 1024;
 constexpr size_t kMinSendBuffer = 4 * 1024;
+constexpr size_t kSmallZoneSize = 2 * 1024 * 1024;
+constexpr time_t kSmallZoneHistorySeconds = 600;
 
 bool is_node_name(ngx_str_t s) {
   if (s.len == 0 || s.len > kMaxNodeName) return false;
@@ -259,7 +261,12 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   auto* pmcf = static_cast<MainConf*>(conf);
   ngx_conf_init_size_value(pmcf->change_log_bytes, kDefaultChangeLog);
-  ngx_conf_init_value(pmcf->history_seconds, static_cast<time_t>(presence::kDefaultHistorySeconds));
+  // The default hour of seconds (282 KB) would not leave a 1m zone room for
+  // its presences: a zone under 2m keeps ten minutes of them.
+  const bool small_zone = pmcf->zone != nullptr && pmcf->zone->shm.size < kSmallZoneSize;
+  ngx_conf_init_value(pmcf->history_seconds,
+                      small_zone ? kSmallZoneHistorySeconds
+                                 : static_cast<time_t>(presence::kDefaultHistorySeconds));
   ngx_conf_init_value(pmcf->history_minutes,
                       static_cast<time_t>(presence::kDefaultHistoryMinutes * 60));
   ngx_conf_init_msec_value(pmcf->broadcast_interval, kDefaultBroadcastIntervalMs);

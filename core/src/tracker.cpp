@@ -205,7 +205,7 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
          "history size out of range (1 minute to 6 hours of seconds, 1 hour to 7 days of "
          "minutes)");
   } else if (!plan_layout(size, cfg, &l)) {
-    fail(error, "region too small for the change log and the tables");
+    fail(error, "region too small for the change log, the history and the tables");
   } else if (fresh) {
     format_region(base, size, cfg, l);
     return Tracker(base, lock);

@@ -149,6 +149,13 @@ def test_an_admin_follows_a_launch_and_a_late_admin_gets_the_early_ramp(nginx_fa
     late.close()
 
 
+def wait_for_workers(server, predicate, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not predicate(set(server.worker_pids())):
+        assert time.monotonic() < deadline, f"no {what} within {timeout}s"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def killable_server(tmp_path):
     """Two workers outside nginx_factory, whose crash check would count the
@@ -168,16 +175,13 @@ def test_the_timeline_survives_a_reload_and_a_killed_worker(killable_server):
     before = dict(admin.seconds)
     admin.close()
 
+    old_workers = set(server.worker_pids())
     server.reload()
-    os.kill(server.worker_pids()[0], signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            after = HistoryAdmin(server)
-            break
-        except (OSError, AssertionError):
-            assert time.monotonic() < deadline, "no admin socket after the reload"
-            time.sleep(0.2)
+    wait_for_workers(server, lambda pids: len(pids) == 2 and not pids & old_workers, "the reloaded workers")
+    victim = server.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for_workers(server, lambda pids: len(pids) == 2 and victim not in pids, "the respawned worker")
+    after = HistoryAdmin(server)
     after.wait(lambda a: a.backlog_done_at is not None, "the backlog after the reload")
     assert all(after.seconds.get(at) == row for at, row in before.items()), "samples lost"
     after.close()
@@ -203,3 +207,13 @@ def test_a_shopper_cannot_join_the_timeline(nginx):
     status, response, _ = tab.client.join("admin:history")
     assert (status, response) == ("error", {"reason": "unauthorized"})
     tab.client.heartbeat()
+
+
+def test_a_small_zone_keeps_ten_minutes_of_seconds_unless_told(tmp_path):
+    server = Nginx(tmp_path, overrides={"presence_zone": "presence:1m node=store-a"})
+    told = server.test_config()
+    assert told.returncode != 0, "1h 24h does not fit a 1m zone"
+    assert "too small for the change log, the history and the tables" in told.stderr, told.stderr
+    server.conf.write_text(server.conf.read_text().replace("presence_history 1h 24h;", ""))
+    result = server.test_config()
+    assert result.returncode == 0, result.stderr
