@@ -634,3 +634,48 @@ def test_timeline_shows_a_ramp_from_before_the_page_opened_and_downloads_csv(ngi
         assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result["axe"] == {"dashboard": [], "dashboard_dark": [], "demo_store": [], "demo_store_dark": []}, json.dumps(result["axe"], indent=1)
     admin.close()
+
+
+def test_timeline_and_moving_now_models(tmp_path, node_env):
+    """Two nodes' samples sum per second; minutes fill in only before the
+    first second held; a malformed push is refused; "moving now" ranks the
+    rises over its window, not the quantities."""
+    minute = lambda at, shoppers, joins: [at, shoppers, shoppers, shoppers, joins, 0, 0, 0, 0]
+    second = lambda at, shoppers: [at, shoppers, shoppers, shoppers, 1, 0, 0, 0, 0]
+    pushes = [
+        {"node": "a", "resolution": "minute", "peak": {"shoppers": 7, "at": 121000}, "more": True, "samples": [minute(0, 3, 60), minute(60000, 5, 120), minute(120000, 7, 60)]},
+        {"node": "a", "resolution": "second", "peak": {"shoppers": 7, "at": 121000}, "more": False, "samples": [second(120000, 6), second(121000, 7)]},
+        {"node": "b", "resolution": "second", "peak": {"shoppers": 2, "at": 121000}, "more": False, "samples": [second(120000, 1), second(121000, 2)]},
+        {"node": "a", "resolution": "hour", "samples": []},
+        {"node": "a", "resolution": "second", "samples": [[122000, -1, 0, 0, 0, 0, 0, 0, 0]]},
+    ]
+    window = 5 * 60 * 1000
+    stats = [
+        [0, {"old": {"9": 50}}],
+        [window - 10_000, {"old": {"9": 50}, "slow": {"10": 1}}],
+        [window + 1000, {"old": {"9": 49}, "slow": {"10": 2}, "hot": {"10": 5, "11": 3}}],
+    ]
+    result = run_script(
+        node_env,
+        "timeline_model_check.js",
+        {
+            "timeline": str(bundle_for_node("timeline.js", tmp_path)),
+            "moving": str(bundle_for_node("moving.js", tmp_path)),
+            "pushes": pushes,
+            "stats": stats,
+            "now_ms": window + 1000,
+        },
+    )
+    assert result["accepted"] == [True, True, True, False, True]
+    assert result["rows"]["second"] == [[120000, 7, 7, 7, 2, 0, 0, 0, 0], [121000, 9, 9, 9, 2, 0, 0, 0, 0]]
+    series = result["series"]
+    assert series["t"] == [0, 60, 120, 121]  # the minute of 120 s is replaced by its seconds
+    assert series["shoppers"] == [3, 5, 7, 9]
+    assert series["joins"] == [1, 2, 2, 2]  # a minute's count per second
+    assert series["peak"] == {"shoppers": 9, "at": 121000}  # the sum's peak, not one node's
+    assert result["moving"] == [
+        {"product": "hot", "size": "10", "rise": 5, "qty": 5},
+        {"product": "hot", "size": "11", "rise": 3, "qty": 3},
+        {"product": "slow", "size": "10", "rise": 2, "qty": 2},  # against the snapshot at the window's start
+    ]
+    assert result["span_ms"] == window
