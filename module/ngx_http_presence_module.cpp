@@ -3,6 +3,7 @@
 // files (socket, zone, token endpoint, metrics).
 #include "ngx_presence_conf.hpp"
 #include "ngx_presence_handlers.hpp"
+#include "presence/history.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +16,8 @@ constexpr size_t kMaxNodeName = 64;
 constexpr ngx_uint_t kMaxChannelsLimit = 1024;
 constexpr size_t kMinMaxMessage = 1024;
 constexpr size_t kMinSendBuffer = 4 * 1024;
+constexpr size_t kSmallZoneSize = 2 * 1024 * 1024;
+constexpr time_t kSmallZoneHistorySeconds = 600;
 
 bool is_node_name(ngx_str_t s) {
   if (s.len == 0 || s.len > kMaxNodeName) return false;
@@ -109,6 +112,34 @@ char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 }
 
 // presence_socket shopper|admin;   presence_admin_token;   presence_metrics; ...
+// presence_history PER_SECOND_WINDOW PER_MINUTE_WINDOW; e.g. 1h 24h
+char* set_history(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* pmcf = static_cast<MainConf*>(conf);
+  if (pmcf->history_seconds != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  ngx_str_t* args = static_cast<ngx_str_t*>(cf->args->elts);
+  const time_t seconds = ngx_parse_time(&args[1], 1);
+  const time_t minutes = ngx_parse_time(&args[2], 1);
+  if (seconds == NGX_ERROR || seconds < static_cast<time_t>(presence::kMinHistorySeconds) ||
+      seconds > static_cast<time_t>(presence::kMaxHistorySeconds)) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive invalid per-second window \"%V\": from 1m to 6h",
+                       &cmd->name, &args[1]);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  if (minutes == NGX_ERROR || minutes % 60 != 0 ||
+      minutes / 60 < static_cast<time_t>(presence::kMinHistoryMinutes) ||
+      minutes / 60 > static_cast<time_t>(presence::kMaxHistoryMinutes)) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive invalid per-minute window \"%V\": whole minutes "
+                       "from 1h to 7d",
+                       &cmd->name, &args[2]);
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  pmcf->history_seconds = seconds;
+  pmcf->history_minutes = minutes;
+  return NGX_CONF_OK;
+}
+
 char* set_endpoint(ngx_conf_t* cf, ngx_command_t* cmd, void* conf, Endpoint endpoint) noexcept {
   auto* plcf = static_cast<LocConf*>(conf);
   if (plcf->endpoint != Endpoint::none) return const_cast<char*>("is duplicate");
@@ -185,6 +216,8 @@ constexpr ngx_uint_t kLoc = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LO
 ngx_command_t commands[] = {
     {ngx_string("presence_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_zone,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_history"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_history,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("presence_jwt_key"),
      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2 | NGX_CONF_TAKE3 | NGX_CONF_TAKE4, set_jwt_key,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -225,6 +258,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   auto* pmcf = static_cast<MainConf*>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
   if (pmcf == nullptr) return nullptr;
   pmcf->change_log_bytes = NGX_CONF_UNSET_SIZE;
+  pmcf->history_seconds = NGX_CONF_UNSET;
+  pmcf->history_minutes = NGX_CONF_UNSET;
   pmcf->broadcast_interval = NGX_CONF_UNSET_MSEC;
   pmcf->jwt_leeway = NGX_CONF_UNSET;
   return pmcf;
@@ -233,6 +268,14 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   auto* pmcf = static_cast<MainConf*>(conf);
   ngx_conf_init_size_value(pmcf->change_log_bytes, kDefaultChangeLog);
+  // The default hour of seconds (282 KB) would not leave a 1m zone room for
+  // its presences: a zone under 2m keeps ten minutes of them.
+  const bool small_zone = pmcf->zone != nullptr && pmcf->zone->shm.size < kSmallZoneSize;
+  ngx_conf_init_value(pmcf->history_seconds,
+                      small_zone ? kSmallZoneHistorySeconds
+                                 : static_cast<time_t>(presence::kDefaultHistorySeconds));
+  ngx_conf_init_value(pmcf->history_minutes,
+                      static_cast<time_t>(presence::kDefaultHistoryMinutes * 60));
   ngx_conf_init_msec_value(pmcf->broadcast_interval, kDefaultBroadcastIntervalMs);
   ngx_conf_init_value(pmcf->jwt_leeway, kDefaultJwtLeeway);
   if (pmcf->jwt_leeway < 0 || pmcf->jwt_leeway > 3600) {

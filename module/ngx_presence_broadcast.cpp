@@ -131,6 +131,7 @@ void tick(ngx_event_t*) noexcept {
     const std::vector<WsConn*> all = g_admins.items();
     feed_presence(*tracker, all, touched);
     feed_stats(*tracker, all, touched);
+    history_feed(*tracker, all, touched);
   } catch (const std::exception& e) {
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "presence: admin feed failed: %s", e.what());
   }
@@ -158,6 +159,7 @@ void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept {
   g_tick.log = cycle->log;
   g_tick.data = timer_without_connection();
   g_tick.cancelable = 1;
+  history_init(cycle, interval);
 }
 
 }  // namespace presence::ngx

@@ -20,6 +20,8 @@ struct MainConf {
   ngx_shm_zone_t* zone;             // presence_zone
   ngx_str_t node_name;              // presence_zone ... node=
   size_t change_log_bytes;          // presence_zone ... change_log=
+  time_t history_seconds;           // presence_history: per-second window
+  time_t history_minutes;           // presence_history: per-minute window, in seconds
   ngx_msec_t broadcast_interval;    // presence_broadcast_interval
   time_t jwt_leeway;                // presence_jwt_leeway
   presence::jwt::KeyRing* keyring;  // presence_jwt_key (owned by the cycle pool)

@@ -63,7 +63,8 @@ void handle_message(WsConn* conn, const FrameEvent& ev) {
   for (const std::string& text : replies) {
     if (!ws_queue_text(conn, text)) break;
   }
-  if (conn->session.wants_presence() || conn->session.wants_stats()) {
+  if (conn->session.wants_presence() || conn->session.wants_stats() ||
+      conn->session.wants_history()) {
     admin_listen(conn);
   } else {
     admin_forget(conn);

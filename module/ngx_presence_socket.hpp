@@ -118,4 +118,9 @@ void admin_listen(WsConn* conn) noexcept;
 void admin_forget(WsConn* conn) noexcept;
 void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept;
 
+// ngx_presence_history.cpp: the timeline's sampler and its admin feed.
+void history_init(ngx_cycle_t* cycle, ngx_msec_t broadcast_interval) noexcept;
+void history_feed(presence::Tracker& tracker, const std::vector<WsConn*>& all,
+                  std::vector<WsConn*>& touched);
+
 }  // namespace presence::ngx

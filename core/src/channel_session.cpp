@@ -85,6 +85,10 @@ std::optional<std::string> ChannelSession::authorize(std::string_view topic, Kin
     if (role_ != SocketRole::admin) return "unauthorized";
     return std::nullopt;
   }
+  if (topic == kAdminHistoryTopic) {
+    *kind = Kind::admin_history;
+    return role_ == SocketRole::admin ? std::nullopt : std::optional<std::string>("unauthorized");
+  }
   if (topic.starts_with("admin:"))
     return role_ == SocketRole::admin ? "unmatched topic" : "unauthorized";
   return "unmatched topic";
@@ -184,7 +188,11 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
 
   channels_.push_back(std::move(ch));
   out.push_back(ok_reply(msg));
-  if (kind == Kind::admin_presence) {
+  if (kind == Kind::admin_history) {
+    // The timeline follows from the broadcaster, in bounded chunks.
+    history_joined_ = true;
+    history_view_ = HistoryView{};
+  } else if (kind == Kind::admin_presence) {
     presence_joined_ = true;
     out.push_back(presence_state_push(tracker));
   } else {
@@ -234,6 +242,9 @@ void ChannelSession::leave_channel(std::size_t index, Tracker& tracker) {
     case Kind::admin_stats:
       stats_joined_ = false;
       break;
+    case Kind::admin_history:
+      history_joined_ = false;
+      break;
   }
   channels_.erase(channels_.begin() + static_cast<std::ptrdiff_t>(index));
 }
@@ -245,6 +256,7 @@ void ChannelSession::close(Tracker& tracker) {
   channels_.clear();
   presence_joined_ = false;
   stats_joined_ = false;
+  history_joined_ = false;
 }
 
 }  // namespace presence

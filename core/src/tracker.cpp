@@ -40,6 +40,7 @@ std::size_t align_up(std::size_t n) {
 
 struct Layout {
   std::size_t key_buckets, lineage_buckets, intern_buckets, tombs, log_index, log_ring, arena;
+  std::size_t history_seconds, history_minutes;
   std::uint32_t key_count, intern_count, index_slots;
   std::size_t arena_end;
 };
@@ -49,12 +50,17 @@ std::size_t pow2_at_least(std::size_t n) {
 }
 
 // Places the tables, logs and arena; false when `size` cannot hold them.
-bool plan_layout(std::size_t size, std::size_t log_bytes, std::size_t tomb_entries, Layout* out) {
+bool plan_layout(std::size_t size, const TrackerConfig& cfg, Layout* out) {
+  const std::size_t log_bytes = cfg.change_log_bytes;
   Layout l{};
   l.index_slots = static_cast<std::uint32_t>(log_bytes / shm::kChangeIndexBytesPerSlot);
   std::size_t at = align_up(sizeof(shm::Header));
   l.tombs = at;
-  at = align_up(at + tomb_entries * sizeof(shm::Tombstone));
+  at = align_up(at + cfg.tombstone_log_entries * sizeof(shm::Tombstone));
+  l.history_seconds = at;
+  at = align_up(at + cfg.history_seconds * sizeof(HistorySample));
+  l.history_minutes = at;
+  at = align_up(at + cfg.history_minutes * sizeof(HistorySample));
   l.log_index = at;
   at = align_up(at + std::size_t{l.index_slots} * sizeof(std::uint64_t));
   l.log_ring = at;
@@ -93,6 +99,10 @@ void format_region(std::byte* base, std::size_t size, const TrackerConfig& cfg, 
                          static_cast<std::uint32_t>(cfg.change_log_bytes));
   h.tombs = static_cast<Offset>(l.tombs);
   h.tomb_capacity = static_cast<std::uint32_t>(cfg.tombstone_log_entries);
+  History::format(h.history, static_cast<Offset>(l.history_seconds),
+                  static_cast<std::uint32_t>(cfg.history_seconds),
+                  static_cast<Offset>(l.history_minutes),
+                  static_cast<std::uint32_t>(cfg.history_minutes));
   auto& local = h.replicas[shm::kLocalReplica];
   local.state = ReplicaState::up;
   local.name_len = static_cast<std::uint8_t>(cfg.node_name.size());
@@ -113,6 +123,44 @@ std::string_view page_of(PresenceStore& s, const shm::MetaRecord& m) {
   return {page.bytes(), page.len};
 }
 
+std::uint64_t qty_of(const shm::MetaRecord& m, Offset item) {
+  std::uint64_t qty = 0;
+  const shm::ItemRef* items = const_cast<shm::MetaRecord&>(m).items();
+  for (std::size_t i = 0; i < m.item_count; ++i) {
+    if (item == 0 || items[i].item == item) qty += items[i].qty;
+  }
+  return qty;
+}
+
+// Shoes a meta's replacement put into and took out of its cart, netted per
+// (product, size): a quantity going from 1 to 2 adds one shoe, not two.
+void count_cart_change(ActivityTotals& totals, const shm::MetaRecord& before,
+                       const shm::MetaRecord& after) {
+  const shm::ItemRef* old_items = const_cast<shm::MetaRecord&>(before).items();
+  const shm::ItemRef* new_items = const_cast<shm::MetaRecord&>(after).items();
+  auto first_in = [](const shm::ItemRef* items, std::size_t n, Offset item) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (items[i].item == item) return i;
+    }
+    return n;
+  };
+  for (std::size_t i = 0; i < after.item_count; ++i) {
+    const Offset item = new_items[i].item;
+    if (first_in(new_items, i, item) != i) continue;
+    const std::uint64_t now = qty_of(after, item);
+    const std::uint64_t was = qty_of(before, item);
+    if (now > was) totals.cart_added += now - was;
+    if (was > now) totals.cart_removed += was - now;
+  }
+  for (std::size_t i = 0; i < before.item_count; ++i) {
+    const Offset item = old_items[i].item;
+    if (first_in(old_items, i, item) != i) continue;
+    if (first_in(new_items, after.item_count, item) == after.item_count) {
+      totals.cart_removed += qty_of(before, item);
+    }
+  }
+}
+
 }  // namespace
 
 std::size_t Tracker::min_region_bytes() {
@@ -122,7 +170,9 @@ std::size_t Tracker::min_region_bytes() {
   while (fits - too_small > 1) {
     const std::size_t mid = too_small + (fits - too_small) / 2;
     Layout l;
-    if (plan_layout(mid, kMinChangeLogBytes, kDefaultTombstoneLogEntries, &l)) {
+    TrackerConfig smallest;
+    smallest.change_log_bytes = kMinChangeLogBytes;
+    if (plan_layout(mid, smallest, &l)) {
       fits = mid;
     } else {
       too_small = mid;
@@ -149,8 +199,13 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
   } else if (cfg.tombstone_log_entries < kMinTombstoneLogEntries ||
              cfg.tombstone_log_entries > shm::kMaxRegionBytes / sizeof(shm::Tombstone)) {
     fail(error, "tombstone log size out of range");
-  } else if (!plan_layout(size, cfg.change_log_bytes, cfg.tombstone_log_entries, &l)) {
-    fail(error, "region too small for the change log and the tables");
+  } else if (cfg.history_seconds < kMinHistorySeconds || cfg.history_seconds > kMaxHistorySeconds ||
+             cfg.history_minutes < kMinHistoryMinutes || cfg.history_minutes > kMaxHistoryMinutes) {
+    fail(error,
+         "history size out of range (1 minute to 6 hours of seconds, 1 hour to 7 days of "
+         "minutes)");
+  } else if (!plan_layout(size, cfg, &l)) {
+    fail(error, "region too small for the change log, the history and the tables");
   } else if (fresh) {
     format_region(base, size, cfg, l);
     return Tracker(base, lock);
@@ -202,6 +257,8 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
+    ++h.activity.joins;
+    h.activity.cart_added += qty_of(s.at<shm::MetaRecord>(m), 0);
     tag = local.tag;
     handle = s.handle_of(m);
   }
@@ -244,6 +301,8 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
+    ++h.activity.updates;
+    count_cart_change(h.activity, m, s.at<shm::MetaRecord>(next));
     s.remember_removal(clock, m);
     s.remove(old);
     s.set_visible(next, true);
@@ -255,8 +314,11 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
 
 namespace {
 void untrack_locked(PresenceStore& s, Offset meta) {
-  auto& local = s.header().replicas[shm::kLocalReplica];
+  auto& h = s.header();
+  auto& local = h.replicas[shm::kLocalReplica];
   ++local.clock;
+  ++h.activity.leaves;
+  h.activity.cart_removed += qty_of(s.at<shm::MetaRecord>(meta), 0);
   s.remember_removal(local.clock, s.at<shm::MetaRecord>(meta));
   s.remove(meta);
 }

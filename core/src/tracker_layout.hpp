@@ -10,13 +10,15 @@
 #include <type_traits>
 
 #include "presence/crdt.hpp"
+#include "presence/history.hpp"
 #include "presence/shm_region.hpp"
 #include "presence/tracker_types.hpp"
 
 namespace presence::shm {
 
 inline constexpr std::uint64_t kRegionMagic = 0x5345524e50584e47ull;  // "GNXPNRES"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+// 2: activity totals and the history rings.
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kTopicBuckets = 64;
 // Sizing guess used to dimension the hash tables from the region size.
 inline constexpr std::size_t kEstimatedBytesPerPresence = 224;
@@ -175,6 +177,8 @@ struct Header {
   std::uint64_t metas;
   std::uint64_t keys;
   std::uint64_t track_failures_full;
+  ActivityTotals activity;  // primary, like the metas: never rebuilt by a repair
+  HistoryState history;
   std::array<OwnerSlot, kMaxOwnerPids> owners;
   std::array<ReplicaSlot, kMaxReplicas> replicas;
 };

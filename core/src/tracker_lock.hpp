@@ -12,7 +12,7 @@ namespace presence::shm {
 void repair_region(std::byte* base) noexcept;
 
 // Test-only: called at named points inside critical sections (null in production).
-enum class CrashPoint { meta_committed, meta_unlinked, merge_applied };
+enum class CrashPoint { meta_committed, meta_unlinked, merge_applied, history_sample_written };
 void crash_point(CrashPoint point) noexcept;
 
 class Locked {

@@ -20,13 +20,15 @@ export const FeedState = Object.freeze({
 // Backoff when the token endpoint cannot be reached (it did not refuse).
 const TOKEN_RETRY_MS = [250, 1000, 2000, 5000];
 
-// One socket, its channel and the token it was opened with.
+// One socket, its channels (the first one decides the state) and the token
+// it was opened with.
 class Link {
-  constructor(endpoint, topic, grant) {
+  constructor(endpoint, topics, grant) {
     this.grant = grant;
     this.dropped = false;
     this.socket = new Socket(endpoint, { params: { token: grant.token } });
-    this.channel = this.socket.channel(topic, {});
+    this.channels = topics.map((topic) => this.socket.channel(topic, {}));
+    this.channel = this.channels[0];
   }
 
   expired(nowMs = Date.now()) {
@@ -35,7 +37,7 @@ class Link {
 
   drop() {
     this.dropped = true;
-    this.channel.leave();
+    for (const channel of this.channels) channel.leave();
     this.socket.disconnect();
   }
 }
@@ -43,11 +45,13 @@ class Link {
 export class AdminFeed {
   // handlers: {event: payload => void} for the channel's pushes, delivered
   // from one socket at a time; onState(state, detail) on every state change.
-  constructor({ endpoint, tokenUrl, topic, handlers, onState }) {
+  // `also`: [{topic, handlers}] of more channels on the same socket and token.
+  constructor({ endpoint, tokenUrl, topic, handlers, onState, also = [] }) {
     this.endpoint = endpoint;
     this.tokenUrl = tokenUrl;
     this.topic = topic;
     this.handlers = handlers;
+    this.also = also;
     this.onState = onState;
     this.current = null;
     this.pending = null;
@@ -107,17 +111,20 @@ export class AdminFeed {
 
   open(grant) {
     this.pending?.drop();
-    const link = new Link(this.endpoint, this.topic, grant);
+    const link = new Link(this.endpoint, [this.topic, ...this.also.map((a) => a.topic)], grant);
     this.pending = link;
-    for (const [event, handler] of Object.entries(this.handlers)) {
-      link.channel.on(event, (payload) => {
-        if (link === this.current) handler(payload);
-      });
-    }
+    [this.handlers, ...this.also.map((a) => a.handlers)].forEach((handlers, i) => {
+      for (const [event, handler] of Object.entries(handlers)) {
+        link.channels[i].on(event, (payload) => {
+          if (link === this.current) handler(payload);
+        });
+      }
+    });
     link.channel
       .join()
       .receive("ok", () => this.joined(link))
       .receive("error", (reply) => this.joinRefused(link, reply));
+    for (const channel of link.channels.slice(1)) channel.join();
     link.socket.onError(() => this.linkDown(link));
     link.socket.onClose(() => this.linkDown(link));
     link.channel.onError(() => this.linkDown(link));

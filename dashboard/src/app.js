@@ -1,15 +1,21 @@
-// The admin dashboard: live figures from `admin:stats`, drawn at most once
-// per animation frame from the latest message only, so a burst of messages
-// costs one render and a hidden tab costs none.
+// The admin dashboard: live figures from `admin:stats` and the launch
+// timeline from `admin:history`, drawn at most once per animation frame from
+// the latest messages only, so a burst of messages costs one render and a
+// hidden tab costs none.
 import { AdminFeed, FeedState } from "./admin_feed.js";
-import { HistoryChart } from "./chart.js";
-import { HISTORY_WINDOW_MS, ShopperHistory } from "./history.js";
+import { cartsCsv, download, timelineCsv } from "./csv.js";
+import { MovingNow } from "./moving.js";
 import { RecentCarts } from "./recent_carts.js";
-import { formatCount, renderCarts, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
+import { formatCount, renderCarts, renderMoving, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
+import { Timeline } from "./timeline.js";
+import { TimelineChart } from "./timeline_chart.js";
 import { cartsView, pagesView } from "./views.js";
 
-// How often "updated … s ago" and the chart's time axis move on their own.
+// How often "updated … s ago" moves on its own.
 const CLOCK_TICK_MS = 1000;
+// A screen reader hears the shoppers online at most this often, and only when
+// the figure changed: politely, never on every tick.
+const ANNOUNCE_EVERY_MS = 30 * 1000;
 
 const STATE_TEXT = {
   [FeedState.connecting]: "connecting…",
@@ -37,16 +43,26 @@ const view = {
   recentBody: byId("recent-body"),
   recentCaption: byId("recent-caption"),
   recentCarts: byId("recent-carts"),
+  announce: byId("announce"),
+  peak: byId("peak"),
+  timelineChart: byId("timeline-chart"),
+  moving: byId("moving"),
+  movingSpan: byId("moving-span"),
+  zoom: [...document.querySelectorAll("[data-zoom]")],
 };
 
-const history = new ShopperHistory(HISTORY_WINDOW_MS);
-const chart = new HistoryChart(byId("history"), byId("history-axis"), HISTORY_WINDOW_MS, formatCount);
+const timeline = new Timeline();
+const chart = new TimelineChart({ shoppers: view.timelineChart, activity: byId("activity-chart") });
+const moving = new MovingNow();
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 let latest = null; // the newest stats not drawn yet
+let shownStats = null; // the stats drawn last (what the CSV holds)
+let drawnTimeline = -1; // the timeline version drawn last
 let lastUpdateMs = null;
 let frameRequested = false;
 let recent = null; // {feed, carts} while the recent carts are shown
+let announced = { at: 0, text: "" };
 
 function requestFrame() {
   if (frameRequested) return;
@@ -59,10 +75,15 @@ function drawFrame() {
   const now = Date.now();
   if (latest) {
     drawStats(latest);
+    shownStats = latest;
     latest = null;
   }
-  chart.draw(history.points(now), now);
+  if (drawnTimeline !== timeline.version) {
+    drawnTimeline = timeline.version;
+    drawTimeline();
+  }
   drawUpdated(now);
+  announce(now);
   if (recent) renderRecentCarts(view.recentCarts, view.recentCaption, recent.carts.view(), now);
 }
 
@@ -80,6 +101,37 @@ function drawStats(stats) {
   renderPages(view.pages, pagesView(stats.pages));
   renderSizeBars(view.sizeBars, carts);
   renderCarts(view.carts, carts);
+  renderMoving(view.moving, moving.top());
+  const minutes = Math.round(moving.span(Date.now()) / 60000);
+  view.movingSpan.textContent = minutes >= 1 ? `most added to carts over the last ${minutes} min` : "most added to carts since this page opened";
+}
+
+function drawTimeline() {
+  const series = timeline.series();
+  chart.update(series);
+  const { peak } = series;
+  const text = peak.at > 0 ? `peak ${formatCount(peak.shoppers)} at ${clock.format(peak.at)}` : "";
+  if (view.peak.textContent !== text) {
+    view.peak.textContent = text;
+    view.timelineChart.setAttribute("aria-label", `Shoppers online over time${text ? `, ${text}` : ""}`);
+  }
+}
+
+function announce(now) {
+  if (!shownStats || now - announced.at < ANNOUNCE_EVERY_MS) return;
+  const text = `${formatCount(countOf(shownStats.shoppers))} shoppers online`;
+  if (text === announced.text) return;
+  announced = { at: now, text };
+  view.announce.textContent = text;
+}
+
+function setZoom(zoom) {
+  for (const button of view.zoom) button.setAttribute("aria-pressed", String(button.dataset.zoom === zoom));
+  chart.setZoom(zoom);
+}
+
+function stamp() {
+  return new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 }
 
 function drawUpdated(now) {
@@ -92,9 +144,13 @@ function drawUpdated(now) {
 function onStats(stats) {
   if (!stats || typeof stats !== "object") return;
   lastUpdateMs = Date.now();
-  history.record(lastUpdateMs, countOf(stats.shoppers));
+  moving.record(lastUpdateMs, stats.carts);
   latest = stats;
   requestFrame();
+}
+
+function onHistory(payload) {
+  if (timeline.add(payload)) requestFrame();
 }
 
 function onState(state, detail) {
@@ -141,6 +197,9 @@ function showRecentCarts(show) {
 }
 
 view.recentToggle.addEventListener("click", () => showRecentCarts(recent === null));
+for (const button of view.zoom) button.addEventListener("click", () => setZoom(button.dataset.zoom));
+byId("carts-csv").addEventListener("click", () => download(`carts-${stamp()}.csv`, cartsCsv(shownStats)));
+byId("timeline-csv").addEventListener("click", () => download(`timeline-${stamp()}.csv`, timelineCsv(timeline)));
 view.signIn.addEventListener("click", () => location.reload());
 setInterval(requestFrame, CLOCK_TICK_MS);
 
@@ -150,5 +209,6 @@ new AdminFeed({
   topic: "admin:stats",
   handlers: { stats: onStats },
   onState,
+  also: [{ topic: "admin:history", handlers: { history: onHistory } }],
 }).start();
 requestFrame();

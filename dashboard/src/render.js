@@ -141,3 +141,17 @@ export function renderRecentCarts(tbody, caption, view, nowMs) {
   caption.textContent = `${formatCount(view.rows.length)} most recent of ${formatCount(view.carts)} carts online`;
   caption.dataset.carts = view.carts;
 }
+
+export function renderMoving(list, rows) {
+  const items = rows.map(({ product, size, rise, qty }) => {
+    const item = element("li", { data: { product, size } });
+    item.append(
+      element("span", { className: "what", text: `${product} · size ${size}` }),
+      element("span", { className: "rise", text: `+${formatCount(rise)}` }),
+      element("span", { className: "qty", text: `${formatCount(qty)} in carts` }),
+    );
+    return item;
+  });
+  if (items.length === 0) items.push(element("li", { className: "empty", text: "Nothing rising yet" }));
+  list.replaceChildren(...items);
+}

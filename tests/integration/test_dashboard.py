@@ -9,18 +9,24 @@ The browser is driven by node scripts under browser/ that report what the
 page showed; the assertions are here."""
 
 import base64
+import csv
+import io
 import json
 import random
 import re
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from conftest import ADMIN_PASSWORD, ADMIN_USER, BUILD, REPO
+from helpers import Crowd
+from test_history import HistoryAdmin, wait_for_a_sample_after
 
 BROWSER_SCRIPTS = Path(__file__).resolve().parent / "browser"
 ARTIFACTS = REPO / "artifacts"
@@ -536,3 +542,140 @@ def test_shopper_js_sends_only_what_the_contract_accepts(tmp_path, node_env):
         item("over", "10", MAX_QTY),
         item("a-few", "10", 2),
     ]
+
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+TIMELINE_SHOTS = {
+    "desktop-light": {"width": 1280, "height": 900, "dark": False},
+    "desktop-dark": {"width": 1280, "height": 900, "dark": True},
+    "phone-light": {"width": 390, "height": 844, "dark": False},
+    "phone-dark": {"width": 390, "height": 844, "dark": True},
+}
+
+
+def parse_csv(text):
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_timeline_shows_a_ramp_from_before_the_page_opened_and_downloads_csv(nginx, node_env):
+    """Shoppers ramp up before the dashboard opens: its chart still shows the
+    ramp and its peak, the zoom changes the span (by mouse and keyboard), the
+    CSVs match the stats and the timeline, the page never scrolls sideways at
+    a phone's width, in light and dark mode, and axe finds nothing on the
+    dashboard or the demo store."""
+    admin = HistoryAdmin(nginx)
+    crowd = Crowd(nginx)
+    ramp_start_s = int(time.time())
+    carts = {}
+    for wave in range(4):
+        for n in range(5):
+            sub = f"cart-{wave}{n}"
+            items = [item(PRODUCTS[n], SIZES[wave], 1 + n % 2)]
+            crowd.join(sub, {"page": "/", "items": items})
+            carts.setdefault(PRODUCTS[n], Counter())[SIZES[wave]] += 1 + n % 2
+        wait_for_a_sample_after(admin, int(time.time() * 1000))
+    admin.wait(lambda a: a.seconds[max(a.seconds)]["shoppers"] == 20, "the ramp's top")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    result = run_script(
+        node_env,
+        "timeline_check.js",
+        {
+            "url": nginx.url,
+            "user": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
+            "demo_url": f"{nginx.url}/demo/",
+            "shots": TIMELINE_SHOTS,
+            "artifacts": str(ARTIFACTS),
+            "axe": str(AXE),
+            "expect_max": 20,
+            "zooms": {"5m": 300, "24h": 86400, "1h": 3600},
+        },
+    )
+    admin.read()
+
+    assert result["status"] == 200
+    assert result["errors"] == []
+    assert result["drawn"], result["chart"]
+    chart = result["chart"]
+    assert int(chart["max"]) == 20 and int(chart["peak"]) == 20
+    assert float(chart["from"]) <= ramp_start_s, "the chart starts before the ramp"
+    assert result["zoom"] == {"5m": 300, "24h": 86400, "1h": 3600}
+    assert result["keyboard_zoom"] == 300
+
+    rows = parse_csv(result["carts_csv"]["text"])
+    header, body = rows[0], rows[1:]
+    assert header[0] == "product" and header[-1] == "total"
+    shown = {}
+    for row in body[:-1]:
+        shown[row[0]] = {size: int(n) for size, n in zip(header[1:-1], row[1:-1]) if int(n) > 0}
+        assert int(row[-1]) == sum(shown[row[0]].values())
+    assert shown == {product: dict(sizes) for product, sizes in carts.items()}
+    assert body[-1][0] == "all products" and int(body[-1][-1]) == sum(sum(s.values()) for s in carts.values())
+    assert result["carts_csv"]["name"].endswith(".csv")
+
+    timeline = parse_csv(result["timeline_csv"]["text"])
+    assert timeline[0] == ["time", "resolution", "shoppers", "shoppers_max", "connections", "joins", "leaves", "updates", "cart_added", "cart_removed"]
+    csv_seconds = {
+        int(datetime.fromisoformat(row[0].replace("Z", "+00:00")).timestamp() * 1000): [int(v) for v in row[2:]]
+        for row in timeline[1:]
+        if row[1] == "second"
+    }
+    compared = 0
+    for at, sample in admin.seconds.items():
+        if at in csv_seconds:
+            assert csv_seconds[at] == [sample[f] for f in ("shoppers", "shoppers_max", "connections", "joins", "leaves", "updates", "cart_added", "cart_removed")]
+            compared += 1
+    assert compared >= 4
+    assert max(v[0] for v in csv_seconds.values()) == 20
+
+    assert result["overflow"] == {name: 0 for name in TIMELINE_SHOTS}
+    for png in result["shots"]:
+        assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["axe"] == {"dashboard": [], "dashboard_dark": [], "demo_store": [], "demo_store_dark": []}, json.dumps(result["axe"], indent=1)
+    admin.close()
+
+
+def test_timeline_and_moving_now_models(tmp_path, node_env):
+    """Two nodes' samples sum per second; minutes fill in only before the
+    first second held; a malformed push is refused; "moving now" ranks the
+    rises over its window, not the quantities."""
+    minute = lambda at, shoppers, joins: [at, shoppers, shoppers, shoppers, joins, 0, 0, 0, 0]
+    second = lambda at, shoppers: [at, shoppers, shoppers, shoppers, 1, 0, 0, 0, 0]
+    pushes = [
+        {"node": "a", "resolution": "minute", "peak": {"shoppers": 7, "at": 121000}, "more": True, "samples": [minute(0, 3, 60), minute(60000, 5, 120), minute(120000, 7, 60)]},
+        {"node": "a", "resolution": "second", "peak": {"shoppers": 7, "at": 121000}, "more": False, "samples": [second(120000, 6), second(121000, 7)]},
+        {"node": "b", "resolution": "second", "peak": {"shoppers": 2, "at": 121000}, "more": False, "samples": [second(120000, 1), second(121000, 2)]},
+        {"node": "a", "resolution": "hour", "samples": []},
+        {"node": "a", "resolution": "second", "samples": [[122000, -1, 0, 0, 0, 0, 0, 0, 0]]},
+    ]
+    window = 5 * 60 * 1000
+    stats = [
+        [0, {"old": {"9": 50}}],
+        [window - 10_000, {"old": {"9": 50}, "slow": {"10": 1}}],
+        [window + 1000, {"old": {"9": 49}, "slow": {"10": 2}, "hot": {"10": 5, "11": 3}}],
+    ]
+    result = run_script(
+        node_env,
+        "timeline_model_check.js",
+        {
+            "timeline": str(bundle_for_node("timeline.js", tmp_path)),
+            "moving": str(bundle_for_node("moving.js", tmp_path)),
+            "pushes": pushes,
+            "stats": stats,
+            "now_ms": window + 1000,
+        },
+    )
+    assert result["accepted"] == [True, True, True, False, True]
+    assert result["rows"]["second"] == [[120000, 7, 7, 7, 2, 0, 0, 0, 0], [121000, 9, 9, 9, 2, 0, 0, 0, 0]]
+    series = result["series"]
+    assert series["t"] == [0, 60, 120, 121]  # the minute of 120 s is replaced by its seconds
+    assert series["shoppers"] == [3, 5, 7, 9]
+    assert series["joins"] == [1, 2, 2, 2]  # a minute's count per second
+    assert series["peak"] == {"shoppers": 9, "at": 121000}  # the sum's peak, not one node's
+    assert result["moving"] == [
+        {"product": "hot", "size": "10", "rise": 5, "qty": 5},
+        {"product": "hot", "size": "11", "rise": 3, "qty": 3},
+        {"product": "slow", "size": "10", "rise": 2, "qty": 2},  # against the snapshot at the window's start
+    ]
+    assert result["span_ms"] == window

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "presence/cart_meta.hpp"
+#include "presence/history_feed.hpp"
 #include "presence/phoenix_message.hpp"
 #include "presence/tracker.hpp"
 
@@ -48,6 +49,9 @@ class ChannelSession {
   // Admin feeds, driven by the worker's broadcaster.
   bool wants_presence() const noexcept { return presence_joined_; }
   bool wants_stats() const noexcept { return stats_joined_; }
+  bool wants_history() const noexcept { return history_joined_; }
+  // Where this admin is in the timeline (reset by each join of admin:history).
+  HistoryView& history_view() noexcept { return history_view_; }
   // The change sequence this admin's presence view is consistent with.
   std::uint64_t presence_seq() const noexcept { return presence_seq_; }
   void set_presence_seq(std::uint64_t seq) noexcept { presence_seq_ = seq; }
@@ -58,7 +62,7 @@ class ChannelSession {
   void set_stats_version(std::uint64_t v) noexcept { stats_version_ = v; }
 
  private:
-  enum class Kind { cart, admin_presence, admin_stats };
+  enum class Kind { cart, admin_presence, admin_stats, admin_history };
   struct Channel {
     std::string topic;
     std::optional<std::string> join_ref;
@@ -82,6 +86,8 @@ class ChannelSession {
   std::vector<Channel> channels_;
   bool presence_joined_ = false;
   bool stats_joined_ = false;
+  bool history_joined_ = false;
+  HistoryView history_view_;
   std::uint64_t presence_seq_ = 0;
   std::uint64_t stats_version_ = 0;
 };

@@ -54,6 +54,20 @@ class Tracker {
   StatsSnapshot stats(std::string_view topic);
   TrackerUsage usage();
 
+  // --- Timeline (history.hpp) ---
+  // Samples `topic`'s aggregates and the activity totals for now_ms's second,
+  // unless a process already did: one sample a second whoever calls. O(1);
+  // takes the lock only when the second is not sampled yet.
+  bool sample_history(std::string_view topic, std::int64_t now_ms);
+  // Samples numbered from `from` on, at most `max`, into `out` (replaced);
+  // returns the number to ask from next time. *peak gets the peak so far.
+  std::uint64_t history(HistoryResolution res, std::uint64_t from, std::size_t max,
+                        std::vector<HistorySample>& out, HistoryPeak* peak);
+  // Lock-free: the start of the newest second sampled (Unix ms), 0 before the first.
+  std::int64_t history_last_ms() const noexcept;
+  std::size_t history_capacity(HistoryResolution res) const noexcept;
+  ActivityTotals activity();
+
   // --- CRDT surface (see crdt.hpp) ---
   ReplicaName local_replica();
   CausalContext context();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "presence/cart_meta.hpp"
+#include "presence/history.hpp"
 
 namespace presence {
 
@@ -59,6 +60,9 @@ struct TrackerConfig {
   std::size_t change_log_bytes;
   // Removals remembered for delta extraction; a peer further behind gets a full state.
   std::size_t tombstone_log_entries = kDefaultTombstoneLogEntries;
+  // Samples kept by the timeline: one a second, one a minute (history.hpp bounds).
+  std::size_t history_seconds = kDefaultHistorySeconds;
+  std::size_t history_minutes = kDefaultHistoryMinutes;
 };
 
 struct MetaView {
