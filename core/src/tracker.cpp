@@ -102,6 +102,11 @@ void format_region(std::byte* base, std::size_t size, const TrackerConfig& cfg, 
   std::atomic_ref<std::uint64_t>(h.magic).store(shm::kRegionMagic, std::memory_order_release);
 }
 
+std::string_view stored_name(const shm::Header& h) {
+  const auto& local = h.replicas[shm::kLocalReplica];
+  return {local.name.data(), local.name_len};
+}
+
 bool fail(std::string* error, const char* why) {
   if (error != nullptr) *error = why;
   return false;
@@ -129,6 +134,10 @@ std::size_t Tracker::min_region_bytes() {
     }
   }
   return fits;
+}
+
+std::size_t Tracker::max_update_bytes() {
+  return shm::kMaxUpdateBytes;
 }
 
 std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps lock,
@@ -162,6 +171,10 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
       fail(error, "region formatted with another layout version");
     } else if (h.region_bytes != size) {
       fail(error, "region size differs from the formatted one");
+    } else if (stored_name(h) != cfg.node_name) {
+      fail(error, "node name differs from the one the region was formatted with");
+    } else if (h.log.ring_bytes != cfg.change_log_bytes) {
+      fail(error, "change log size differs from the one the region was formatted with");
     } else {
       return Tracker(base, lock);
     }
@@ -185,7 +198,7 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
     shm::Locked locked(base_, lock_);
     PresenceStore s(base_);
     auto& h = s.header();
-    const std::uint16_t slot = s.claim_owner(owner.pid);
+    const std::uint16_t slot = s.claim_owner(owner.process());
     if (slot == 0) {
       ++h.track_failures_full;
       return TrackResult{TrackError::region_full, {}, {}};
@@ -223,8 +236,6 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
     }
     auto& local = h.replicas[shm::kLocalReplica];
     auto& m = s.at<shm::MetaRecord>(old);
-    auto& key = s.at<shm::KeyRecord>(m.key);
-    auto& topic = s.at<shm::TopicRecord>(key.topic);
     clock = local.clock + 1;
     const bool same_page = page_of(s, m) == meta.page;
     const PresenceStore::NewMeta fields{shm::kLocalReplica,
@@ -236,17 +247,12 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
                                         same_page ? m.page_loaded_at_ms : now_ms,
                                         now_ms};
     Offset next = 0;
-    // Stored hidden first, so the stream shows leave(old) before join(new).
-    const TrackError err = s.insert({topic.bytes(), topic.len}, {key.bytes(), key.len}, meta,
-                                    fields, false, true, &next);
+    const TrackError err = s.replace(old, meta, fields, &next);
     if (err != TrackError::none) {
       if (err == TrackError::region_full) ++h.track_failures_full;
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
-    s.remember_removal(clock, m);
-    s.remove(old);
-    s.set_visible(next, true);
     tag = local.tag;
     fresh = s.handle_of(next);
   }
@@ -271,31 +277,34 @@ bool Tracker::untrack(MetaHandle handle) {
   return true;
 }
 
-std::size_t Tracker::untrack_owner_pid(std::uint32_t pid) {
-  if (pid == 0) return 0;
+std::size_t Tracker::untrack_owner(const ProcessIdentity& process) {
+  if (process.pid == 0) return 0;
   shm::Locked locked(base_, lock_);
   PresenceStore s(base_);
-  const std::uint16_t slot = s.find_owner(pid);
+  const std::uint16_t slot = s.find_owner(process);
   if (slot == 0) return 0;
   const auto& owner = s.header().owners[slot - 1u];
   std::size_t removed = 0;
-  while (owner.pid == pid && owner.head != 0) {
+  // The slot is freed with its last meta.
+  while (owner.pid == process.pid && owner.head != 0) {
     untrack_locked(s, owner.head);
     ++removed;
   }
   return removed;
 }
 
-std::vector<std::uint32_t> Tracker::owner_pids() {
-  std::array<std::uint32_t, kMaxOwnerPids> pids{};
+std::vector<ProcessIdentity> Tracker::owners() {
+  std::array<ProcessIdentity, kMaxOwnerPids> owners{};
   {
     shm::Locked locked(base_, lock_);
     const auto& h = header();
-    for (std::size_t i = 0; i < kMaxOwnerPids; ++i) pids[i] = h.owners[i].pid;
+    for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
+      owners[i] = ProcessIdentity{h.owners[i].pid, h.owners[i].start_time};
+    }
   }
-  std::vector<std::uint32_t> out;
-  for (const std::uint32_t pid : pids) {
-    if (pid != 0) out.push_back(pid);
+  std::vector<ProcessIdentity> out;
+  for (const ProcessIdentity& owner : owners) {
+    if (owner.pid != 0) out.push_back(owner);
   }
   return out;
 }
@@ -311,8 +320,13 @@ std::uint64_t Tracker::stats_version() const noexcept {
 TrackerUsage Tracker::usage() {
   shm::Locked locked(base_, lock_);
   const auto& h = header();
-  return TrackerUsage{h.region_bytes, h.arena.begin + h.arena.allocated_bytes, h.metas, h.keys,
-                      h.track_failures_full};
+  return TrackerUsage{h.region_bytes,
+                      h.arena.begin + h.arena.allocated_bytes,
+                      shm::update_reserve_bytes(h.arena),
+                      h.metas,
+                      h.keys,
+                      h.track_failures_full,
+                      h.repairs};
 }
 
 }  // namespace presence

@@ -16,7 +16,7 @@
 namespace presence::shm {
 
 inline constexpr std::uint64_t kRegionMagic = 0x5345524e50584e47ull;  // "GNXPNRES"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kTopicBuckets = 64;
 // Sizing guess used to dimension the hash tables from the region size.
 inline constexpr std::size_t kEstimatedBytesPerPresence = 224;
@@ -108,6 +108,7 @@ static_assert(std::is_trivially_copyable_v<InternRecord>);
 struct OwnerSlot {
   std::uint32_t pid;  // 0: free
   Offset head;
+  std::uint64_t start_time;  // with the pid, names the process (a reused pid is another owner)
   std::uint64_t metas;
 };
 static_assert(std::is_trivially_copyable_v<OwnerSlot>);
@@ -175,6 +176,7 @@ struct Header {
   std::uint64_t metas;
   std::uint64_t keys;
   std::uint64_t track_failures_full;
+  std::uint64_t repairs;
   std::array<OwnerSlot, kMaxOwnerPids> owners;
   std::array<ReplicaSlot, kMaxReplicas> replicas;
 };
