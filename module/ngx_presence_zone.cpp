@@ -60,30 +60,32 @@ void unlock_shpool(void* mutex) noexcept {
   ngx_shmtx_unlock(static_cast<ngx_shmtx_t*>(mutex));
 }
 
+presence::TrackerConfig tracker_config(const MainConf* pmcf) {
+  presence::TrackerConfig cfg;
+  cfg.node_name.assign(reinterpret_cast<const char*>(pmcf->node_name.data), pmcf->node_name.len);
+  // A replica is a node name plus a start generation: a restarted nginx is
+  // a new replica, a reload is the same one.
+  cfg.generation = static_cast<std::uint64_t>(ngx_time()) * 1000000u +
+                   static_cast<std::uint64_t>(ngx_pid % 1000000);
+  cfg.change_log_bytes = pmcf->change_log_bytes;
+  return cfg;
+}
+
 ngx_int_t open_tracker(ngx_shm_zone_t* shm_zone, ZoneState* zone, bool fresh) noexcept {
   auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(shm_zone->shm.addr);
-  const MainConf* pmcf = zone->conf;
-  presence::LockOps lock{&shpool->mutex, lock_shpool, unlock_shpool};
-  return guarded(shm_zone->shm.log, NGX_LOG_EMERG, "presence_zone", ngx_int_t{NGX_ERROR},
-                 [&]() -> ngx_int_t {
-                   presence::TrackerConfig cfg;
-                   cfg.node_name.assign(reinterpret_cast<const char*>(pmcf->node_name.data),
-                                        pmcf->node_name.len);
-                   // A replica is a node name plus a start generation: a restarted nginx is
-                   // a new replica, a reload is the same one.
-                   cfg.generation = static_cast<std::uint64_t>(ngx_time()) * 1000000u +
-                                    static_cast<std::uint64_t>(ngx_pid % 1000000);
-                   cfg.change_log_bytes = pmcf->change_log_bytes;
-                   std::string error;
-                   zone->tracker = presence::Tracker::open(
-                       zone->shared->region, zone->shared->region_size, lock, cfg, fresh, &error);
-                   if (!zone->tracker) {
-                     ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0, "presence_zone \"%V\": %s",
-                                   &shm_zone->shm.name, error.c_str());
-                     return NGX_ERROR;
-                   }
-                   return NGX_OK;
-                 });
+  const presence::LockOps lock{&shpool->mutex, lock_shpool, unlock_shpool};
+  std::string error;
+  const bool opened = guarded(shm_zone->shm.log, NGX_LOG_EMERG, "presence_zone", [&] {
+    zone->tracker = presence::Tracker::open(zone->shared->region, zone->shared->region_size, lock,
+                                            tracker_config(zone->conf), fresh, &error);
+  });
+  if (!opened) return NGX_ERROR;
+  if (!zone->tracker) {
+    ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0, "presence_zone \"%V\": %s",
+                  &shm_zone->shm.name, error.c_str());
+    return NGX_ERROR;
+  }
+  return NGX_OK;
 }
 
 // A kept zone keeps its replica name and change log: changing them needs a
