@@ -169,7 +169,7 @@ void BM_ZoneFor1M(benchmark::State& state) {
     state.counters["all_bytes_per_presence"] = static_cast<double>(mib << 20) / kMillion;
   }
 }
-BENCHMARK(BM_ZoneFor1M)->Arg(208)->Arg(212)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ZoneFor1M)->Arg(212)->Arg(216)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // One shared 100k-presence zone for the read benchmarks.
 Zone& populated() {

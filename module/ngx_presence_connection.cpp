@@ -46,7 +46,7 @@ void close_now(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
   end_session(conn);
   g_conns.erase(conn);
-  count(&Counters::sockets_open, -1);
+  count_socket(-1);
   delete conn;
   ngx_http_close_connection(c);
 }
@@ -183,9 +183,7 @@ WsConn::WsConn(ngx_connection_t* conn, ngx_http_request_t* req, const LocConf* p
                presence::SocketRole role, std::string sub)
     : c(conn),
       r(req),
-      session(role, std::move(sub),
-              presence::Owner{static_cast<std::uint32_t>(ngx_pid),
-                              static_cast<std::uint64_t>(conn->number)},
+      session(role, std::move(sub), worker_owner(static_cast<std::uint64_t>(conn->number)),
               plcf->max_channels),
       parser(presence::ws::Role::server, plcf->max_message),
       idle_timeout(plcf->idle_timeout),
@@ -198,7 +196,7 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
   c->log->action = const_cast<char*>("serving presence websocket");
   c->read->handler = read_handler;
   c->write->handler = write_handler;
-  count(&Counters::sockets_open);
+  count_socket(1);
   if (!g_conns.insert(conn)) {
     close_now(conn);
     return;

@@ -67,12 +67,17 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
            usage.region_bytes);
     metric(out, "presence_zone_used_bytes", "gauge", "Bytes of the region in use.",
            usage.used_bytes);
+    metric(out, "presence_zone_reserved_bytes", "gauge",
+           "Bytes of the region new shoppers leave for updates of those online.",
+           usage.reserved_bytes);
     metric(out, "presence_metas", "gauge", "Metas stored, all replicas.", usage.metas);
     metric(out, "presence_keys", "gauge", "Keys stored, all replicas.", usage.keys);
     metric(out, "presence_track_refused_total", "counter",
-           "Tracks refused because the zone was full.", usage.track_failures_full);
+           "Tracks and updates refused because the zone was full.", usage.track_failures_full);
+    metric(out, "presence_zone_repairs_total", "counter",
+           "Rebuilds of the zone after a worker died inside a critical section.", usage.repairs);
     metric(out, "presence_sockets_open", "gauge", "Open presence WebSockets, all workers.",
-           load(&Counters::sockets_open));
+           sockets_open());
     metric(out, "presence_handshakes_total", "counter", "WebSocket handshakes by result.",
            load(&Counters::handshakes_accepted), "{result=\"accepted\"}");
     metric(out, "presence_handshakes_total", "counter", nullptr,

@@ -1,12 +1,11 @@
 // Per-worker start and exit, and the reaper: metas owned by a worker that
-// died (crash, SIGKILL, OOM) are removed by whichever worker notices first.
-#include <signal.h>
-
-#include <cerrno>
-#include <exception>
-
+// died (crash, SIGKILL, OOM) are removed by whichever worker notices first,
+// its open sockets stop counting, and a repair of the zone after a death
+// inside a critical section is logged once.
+#include "ngx_presence_guard.hpp"
 #include "ngx_presence_socket.hpp"
 #include "ngx_presence_zone.hpp"
+#include "presence/process_identity.hpp"
 
 namespace presence::ngx {
 namespace {
@@ -14,6 +13,35 @@ namespace {
 constexpr ngx_msec_t kReapInterval = 1000;
 
 ngx_event_t g_reaper;
+
+void reap_owners(presence::Tracker& tracker, ngx_log_t* log) {
+  for (const presence::ProcessIdentity& owner : tracker.owners()) {
+    if (presence::is_running(owner)) continue;
+    const size_t n = tracker.untrack_owner(owner);
+    count(&Counters::owners_reaped, static_cast<ngx_atomic_int_t>(n));
+    ngx_log_error(NGX_LOG_NOTICE, log, 0, "presence: removed %uz presences of exited worker %ui", n,
+                  static_cast<ngx_uint_t>(owner.pid));
+  }
+  const size_t forgotten = zone_forget_dead_workers();
+  if (forgotten != 0) {
+    ngx_log_error(NGX_LOG_NOTICE, log, 0, "presence: stopped counting the sockets of %uz exited %s",
+                  forgotten, forgotten == 1 ? "worker" : "workers");
+  }
+}
+
+// Every repair is logged by one worker, the first to see it.
+void log_repairs(presence::Tracker& tracker, ngx_log_t* log) {
+  Counters* counters = zone_counters();
+  if (counters == nullptr) return;
+  const std::uint64_t repairs = tracker.usage().repairs;
+  const ngx_atomic_uint_t logged = counters->repairs_logged;
+  if (repairs > logged && ngx_atomic_cmp_set(&counters->repairs_logged, logged, repairs)) {
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "presence: the zone was rebuilt after a worker died inside a critical section "
+                  "(%uL repairs so far); admin feeds resync",
+                  static_cast<std::uint64_t>(repairs));
+  }
+}
 
 void reap(ngx_event_t* ev) noexcept {
   presence::Tracker* tracker = zone_tracker();
@@ -23,28 +51,20 @@ void reap(ngx_event_t* ev) noexcept {
     ws_close_all(presence::ws::CloseCode::going_away, "server shutting down");
     return;
   }
-  try {
-    for (std::uint32_t pid : tracker->owner_pids()) {
-      if (kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
-        size_t n = tracker->untrack_owner_pid(pid);
-        count(&Counters::owners_reaped, static_cast<ngx_atomic_int_t>(n));
-        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
-                      "presence: removed %uz presences of exited worker %ui", n,
-                      static_cast<ngx_uint_t>(pid));
-      }
-    }
-  } catch (const std::exception& e) {
-    ngx_log_error(NGX_LOG_ERR, ev->log, 0, "presence: reaper failed: %s", e.what());
-  }
+  guarded(ev->log, NGX_LOG_ERR, "reaper", [&] {
+    reap_owners(*tracker, ev->log);
+    log_repairs(*tracker, ev->log);
+  });
   ngx_add_timer(ev, kReapInterval);
 }
 
 }  // namespace
 
 ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
+  if (zone_tracker() == nullptr) return NGX_OK;
   auto* pmcf =
       static_cast<MainConf*>(ngx_http_cycle_get_module_main_conf(cycle, ngx_http_presence_module));
-  if (pmcf == nullptr || pmcf->zone == nullptr || zone_tracker() == nullptr) return NGX_OK;
+  zone_worker_start(cycle->log);
   broadcast_init(cycle, pmcf->broadcast_interval);
   g_reaper.handler = reap;
   g_reaper.log = cycle->log;
@@ -58,11 +78,10 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
 void exit_process(ngx_cycle_t* cycle) noexcept {
   presence::Tracker* tracker = zone_tracker();
   if (tracker == nullptr) return;
-  try {
-    tracker->untrack_owner_pid(static_cast<std::uint32_t>(ngx_pid));
-  } catch (const std::exception&) {
-    // The reaper of another worker removes them.
-  }
+  // When this fails, the reaper of another worker removes them.
+  guarded(cycle->log, NGX_LOG_WARN, "removing this worker's presences",
+          [&] { tracker->untrack_owner(worker_owner(0).process()); });
+  zone_worker_exit();
 }
 
 }  // namespace presence::ngx

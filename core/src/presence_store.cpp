@@ -88,18 +88,22 @@ MetaHandle PresenceStore::handle_of(Offset meta) noexcept {
   return MetaHandle{meta, at<BlockHeader>(meta).aux};
 }
 
-std::uint16_t PresenceStore::find_owner(std::uint32_t pid) noexcept {
+std::uint16_t PresenceStore::find_owner(const ProcessIdentity& process) noexcept {
   for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
-    if (h_.owners[i].pid == pid) return static_cast<std::uint16_t>(i + 1);
+    const OwnerSlot& o = h_.owners[i];
+    if (o.pid == process.pid && o.start_time == process.start_time) {
+      return static_cast<std::uint16_t>(i + 1);
+    }
   }
   return 0;
 }
 
-std::uint16_t PresenceStore::claim_owner(std::uint32_t pid) noexcept {
-  if (const std::uint16_t slot = find_owner(pid); slot != 0) return slot;
+std::uint16_t PresenceStore::claim_owner(const ProcessIdentity& process) noexcept {
+  if (process.pid == 0) return 0;
+  if (const std::uint16_t slot = find_owner(process); slot != 0) return slot;
   for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
     if (h_.owners[i].pid == 0) {
-      h_.owners[i] = OwnerSlot{pid, 0, 0};
+      h_.owners[i] = OwnerSlot{process.pid, 0, process.start_time, 0};
       return static_cast<std::uint16_t>(i + 1);
     }
   }
@@ -113,9 +117,14 @@ void PresenceStore::link_topic(Offset topic) noexcept {
   bucket = topic;
 }
 
-Offset PresenceStore::acquire_topic(std::string_view name) noexcept {
+Offset PresenceStore::allocate(std::size_t bytes, BlockKind kind, Room room) noexcept {
+  return arena_.allocate(bytes, kind,
+                         room == Room::keep_reserve ? update_reserve_bytes(h_.arena) : 0);
+}
+
+Offset PresenceStore::acquire_topic(std::string_view name, Room room) noexcept {
   if (const Offset t = find_topic(name); t != 0) return t;
-  const Offset t = arena_.allocate(sizeof(TopicRecord) + name.size(), BlockKind::topic);
+  const Offset t = allocate(sizeof(TopicRecord) + name.size(), BlockKind::topic, room);
   if (t == 0) return 0;
   auto& rec = at<TopicRecord>(t);
   rec.len = static_cast<std::uint16_t>(name.size());
@@ -145,9 +154,9 @@ void PresenceStore::link_key_record(Offset key) noexcept {
   topic.key_head = key;
 }
 
-Offset PresenceStore::acquire_key(Offset topic, std::string_view key) noexcept {
+Offset PresenceStore::acquire_key(Offset topic, std::string_view key, Room room) noexcept {
   if (const Offset k = find_key(topic, key); k != 0) return k;
-  const Offset k = arena_.allocate(sizeof(KeyRecord) + key.size(), BlockKind::key);
+  const Offset k = allocate(sizeof(KeyRecord) + key.size(), BlockKind::key, room);
   if (k == 0) return 0;
   auto& rec = at<KeyRecord>(k);
   rec.topic = topic;
@@ -195,7 +204,7 @@ void PresenceStore::link_intern(Offset off) noexcept {
 }
 
 Offset PresenceStore::acquire_intern(Offset topic, InternKind kind, std::string_view bytes,
-                                     std::uint8_t split) noexcept {
+                                     std::uint8_t split, Room room) noexcept {
   const std::uint32_t hash = intern_hash(topic, kind, bytes);
   auto* buckets = reinterpret_cast<Offset*>(base_ + h_.intern_buckets);
   for (Offset r = buckets[hash & h_.intern_mask]; r != 0; r = at<InternRecord>(r).hash_next) {
@@ -206,7 +215,7 @@ Offset PresenceStore::acquire_intern(Offset topic, InternKind kind, std::string_
       return r;
     }
   }
-  const Offset r = arena_.allocate(sizeof(InternRecord) + bytes.size(), BlockKind::interned);
+  const Offset r = allocate(sizeof(InternRecord) + bytes.size(), BlockKind::interned, room);
   if (r == 0) return 0;
   auto& rec = at<InternRecord>(r);
   rec.topic = topic;
@@ -359,47 +368,32 @@ void PresenceStore::set_visible(Offset meta, bool visible) noexcept {
   bump_stats_version();
 }
 
-TrackError PresenceStore::insert(std::string_view topic, std::string_view key, const CartMeta& meta,
-                                 const NewMeta& fields, bool show, bool replacing,
-                                 Offset* out) noexcept {
-  const Offset t = acquire_topic(topic);
-  if (t == 0) return TrackError::region_full;
-  ++at<TopicRecord>(t).refs;  // held while the parts are gathered
-  ItemRef items[kMaxItems];
-  std::size_t acquired = 0;
-  Offset page = 0;
-  Offset meta_off = 0;
-  TrackError error = TrackError::region_full;
-  const Offset k = acquire_key(t, key);
-  if (k != 0) {
-    if (at<KeyRecord>(k).metas >= kMaxMetasPerKey + (replacing ? 1u : 0u)) {
-      error = TrackError::key_full;
-    } else {
-      if (!meta.page.empty()) page = acquire_intern(t, InternKind::page, meta.page, 0);
-      bool ok = meta.page.empty() || page != 0;
-      char pair[kMaxProductBytes + kMaxSizeBytes];
-      while (ok && acquired < meta.items.size()) {
-        const CartItem& item = meta.items[acquired];
-        std::memcpy(pair, item.product.data(), item.product.size());
-        std::memcpy(pair + item.product.size(), item.size.data(), item.size.size());
-        items[acquired].qty = item.qty;
-        items[acquired].item = acquire_intern(
-            t, InternKind::item, std::string_view(pair, item.product.size() + item.size.size()),
-            static_cast<std::uint8_t>(item.product.size()));
-        ok = items[acquired].item != 0;
-        if (ok) ++acquired;
-      }
-      if (ok) {
-        meta_off =
-            arena_.allocate(sizeof(MetaRecord) + acquired * sizeof(ItemRef), BlockKind::meta);
-      }
-    }
+bool PresenceStore::acquire_strings(Offset topic, const CartMeta& meta, Room room, Offset* page,
+                                    ItemRef* items, std::size_t* acquired) noexcept {
+  *page = 0;
+  *acquired = 0;
+  if (!meta.page.empty()) {
+    *page = acquire_intern(topic, InternKind::page, meta.page, 0, room);
+    if (*page == 0) return false;
   }
-  --at<TopicRecord>(t).refs;
-  if (meta_off == 0) {
-    release_parts(t, k, page, items, acquired);
-    return error;
+  char pair[kMaxProductBytes + kMaxSizeBytes];
+  while (*acquired < meta.items.size()) {
+    const CartItem& item = meta.items[*acquired];
+    std::memcpy(pair, item.product.data(), item.product.size());
+    std::memcpy(pair + item.product.size(), item.size.data(), item.size.size());
+    ItemRef& ref = items[*acquired];
+    ref.qty = item.qty;
+    ref.item = acquire_intern(topic, InternKind::item,
+                              std::string_view(pair, item.product.size() + item.size.size()),
+                              static_cast<std::uint8_t>(item.product.size()), room);
+    if (ref.item == 0) return false;
+    ++*acquired;
   }
+  return true;
+}
+
+void PresenceStore::write_meta(Offset meta_off, Offset key, Offset page, const ItemRef* items,
+                               std::size_t count, const NewMeta& fields) noexcept {
   auto& m = at<MetaRecord>(meta_off);
   m.clock = fields.clock;
   m.prev_clock = fields.prev_clock;
@@ -407,16 +401,44 @@ TrackError PresenceStore::insert(std::string_view topic, std::string_view key, c
   m.page_loaded_at_ms = fields.page_loaded_at_ms;
   m.updated_at_ms = fields.updated_at_ms;
   m.conn = fields.conn;
-  m.key = k;
+  m.key = key;
   m.page = page;
   m.replica = fields.replica;
   m.owner = fields.owner;
-  m.item_count = static_cast<std::uint16_t>(acquired);
-  std::memcpy(m.items(), items, acquired * sizeof(ItemRef));
+  m.item_count = static_cast<std::uint16_t>(count);
+  std::memcpy(m.items(), items, count * sizeof(ItemRef));
+  // A new generation: handles of the previous version no longer resolve.
   auto& block = at<BlockHeader>(meta_off);
   block.aux = static_cast<std::uint32_t>(++h_.handle_stamp);
   if (block.aux == 0) block.aux = static_cast<std::uint32_t>(++h_.handle_stamp);
-  block.flags = kMetaCommitted;
+}
+
+TrackError PresenceStore::insert(std::string_view topic, std::string_view key, const CartMeta& meta,
+                                 const NewMeta& fields, bool show, bool replacing, Offset* out,
+                                 Room room) noexcept {
+  const Offset t = acquire_topic(topic, room);
+  if (t == 0) return TrackError::region_full;
+  ++at<TopicRecord>(t).refs;  // held while the parts are gathered
+  ItemRef items[kMaxItems];
+  std::size_t acquired = 0;
+  Offset page = 0;
+  Offset meta_off = 0;
+  TrackError error = TrackError::region_full;
+  const Offset k = acquire_key(t, key, room);
+  if (k != 0) {
+    if (at<KeyRecord>(k).metas >= kMaxMetasPerKey + (replacing ? 1u : 0u)) {
+      error = TrackError::key_full;
+    } else if (acquire_strings(t, meta, room, &page, items, &acquired)) {
+      meta_off = allocate(sizeof(MetaRecord) + acquired * sizeof(ItemRef), BlockKind::meta, room);
+    }
+  }
+  --at<TopicRecord>(t).refs;
+  if (meta_off == 0) {
+    release_parts(t, k, page, items, acquired);
+    return error;
+  }
+  write_meta(meta_off, k, page, items, acquired, fields);
+  at<BlockHeader>(meta_off).flags = kMetaCommitted;
   crash_point(CrashPoint::meta_committed);
   link_lineage(meta_off);
   link_replica(meta_off);
@@ -428,13 +450,55 @@ TrackError PresenceStore::insert(std::string_view topic, std::string_view key, c
   return TrackError::none;
 }
 
-void PresenceStore::unlink_meta(Offset meta) noexcept {
-  auto& m = at<MetaRecord>(meta);
-  auto* buckets = reinterpret_cast<Offset*>(base_ + h_.lineage_buckets);
-  Offset* link = &buckets[lineage_hash(m.replica, m.lineage) & h_.lineage_mask];
-  while (*link != meta) link = &at<MetaRecord>(*link).lineage_next;
-  *link = m.lineage_next;
+TrackError PresenceStore::replace(Offset old, const CartMeta& meta, const NewMeta& fields,
+                                  Offset* out) noexcept {
+  auto& m = at<MetaRecord>(old);
+  const Offset k = m.key;
+  auto& key = at<KeyRecord>(k);
+  const Offset t = key.topic;
+  const std::size_t block = std::size_t{at<BlockHeader>(old).granules} * kGranule;
+  if (sizeof(MetaRecord) + meta.items.size() * sizeof(ItemRef) > block) {
+    // A larger block: stored hidden beside the old version, which then leaves.
+    auto& topic = at<TopicRecord>(t);
+    Offset next = 0;
+    const TrackError err = insert({topic.bytes(), topic.len}, {key.bytes(), key.len}, meta, fields,
+                                  false, true, &next, Room::use_reserve);
+    if (err != TrackError::none) return err;
+    remember_removal(fields.clock, m);
+    remove(old);
+    set_visible(next, true);
+    *out = next;
+    return TrackError::none;
+  }
+  ItemRef items[kMaxItems];
+  std::size_t acquired = 0;
+  Offset page = 0;
+  if (!acquire_strings(t, meta, Room::use_reserve, &page, items, &acquired)) {
+    release_parts(t, 0, page, items, acquired);
+    return TrackError::region_full;
+  }
+  const Offset old_page = m.page;
+  ItemRef old_items[kMaxItems];
+  const std::size_t old_count = m.item_count;
+  std::memcpy(old_items, m.items(), old_count * sizeof(ItemRef));
+  remember_removal(fields.clock, m);
+  set_visible(old, false);
+  // Uncommitted while rewritten: a crash from here on drops the meta for good.
+  at<BlockHeader>(old).flags = 0;
+  unlink_replica(old);
+  unlink_key(old);
+  write_meta(old, k, page, items, acquired, fields);
+  at<BlockHeader>(old).flags = kMetaCommitted;
+  link_replica(old);
+  link_key(old);
+  release_parts(t, 0, old_page, old_items, old_count);
+  set_visible(old, true);
+  *out = old;
+  return TrackError::none;
+}
 
+void PresenceStore::unlink_replica(Offset meta) noexcept {
+  auto& m = at<MetaRecord>(meta);
   auto& r = h_.replicas[m.replica];
   if (m.replica_prev != 0) {
     at<MetaRecord>(m.replica_prev).replica_next = m.replica_next;
@@ -447,7 +511,27 @@ void PresenceStore::unlink_meta(Offset meta) noexcept {
     r.meta_tail = m.replica_prev;
   }
   --r.metas;
+}
 
+void PresenceStore::unlink_key(Offset meta) noexcept {
+  auto& m = at<MetaRecord>(meta);
+  auto& key = at<KeyRecord>(m.key);
+  if (m.key_prev != 0) {
+    at<MetaRecord>(m.key_prev).key_next = m.key_next;
+  } else {
+    key.meta_head = m.key_next;
+  }
+  if (m.key_next != 0) at<MetaRecord>(m.key_next).key_prev = m.key_prev;
+  --key.metas;
+}
+
+void PresenceStore::unlink_meta(Offset meta) noexcept {
+  auto& m = at<MetaRecord>(meta);
+  auto* buckets = reinterpret_cast<Offset*>(base_ + h_.lineage_buckets);
+  Offset* link = &buckets[lineage_hash(m.replica, m.lineage) & h_.lineage_mask];
+  while (*link != meta) link = &at<MetaRecord>(*link).lineage_next;
+  *link = m.lineage_next;
+  unlink_replica(meta);
   if (m.owner != 0) {
     auto& o = h_.owners[m.owner - 1u];
     if (m.owner_prev != 0) {
@@ -458,15 +542,7 @@ void PresenceStore::unlink_meta(Offset meta) noexcept {
     if (m.owner_next != 0) at<MetaRecord>(m.owner_next).owner_prev = m.owner_prev;
     if (--o.metas == 0) o = OwnerSlot{};
   }
-
-  auto& key = at<KeyRecord>(m.key);
-  if (m.key_prev != 0) {
-    at<MetaRecord>(m.key_prev).key_next = m.key_next;
-  } else {
-    key.meta_head = m.key_next;
-  }
-  if (m.key_next != 0) at<MetaRecord>(m.key_next).key_prev = m.key_prev;
-  --key.metas;
+  unlink_key(meta);
   --h_.metas;
 }
 

@@ -3,6 +3,7 @@
 // and the tombstone log. Every step is bounded and allocates no process memory.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,6 +15,29 @@
 namespace presence::shm {
 
 inline constexpr std::uint8_t kMetaVisible = 2;
+
+// The most arena room one update can take: a meta block with every item, and
+// a new string for its page and for each item.
+inline constexpr std::size_t kMaxUpdateBytes =
+    Arena::block_bytes(sizeof(MetaRecord) + kMaxItems * sizeof(ItemRef)) +
+    Arena::block_bytes(sizeof(InternRecord) + kMaxPageBytes) +
+    kMaxItems * Arena::block_bytes(sizeof(InternRecord) + kMaxProductBytes + kMaxSizeBytes);
+static_assert(Arena::block_bytes(sizeof(MetaRecord) + kMaxItems * sizeof(ItemRef)) <=
+              kMaxBlockBytes);
+// Worst-case updates the reserve holds at least, and its share of the arena.
+inline constexpr std::size_t kReservedUpdates = 4;
+inline constexpr std::size_t kReserveShareDivisor = 64;
+
+// Fresh arena room new metas leave untouched, so that shoppers already online
+// can still change their page and cart when the zone is full.
+inline std::size_t update_reserve_bytes(const ArenaState& a) noexcept {
+  const std::size_t arena = a.end - a.begin;
+  return std::min(std::max(kReservedUpdates * kMaxUpdateBytes, arena / kReserveShareDivisor),
+                  arena / 4);
+}
+
+// Whether an allocation may take the update reserve.
+enum class Room { keep_reserve, use_reserve };
 
 // Deterministic "most recently updated first" order of a key's metas.
 bool more_recent(const MetaRecord& a, std::uint64_t a_tag, const MetaRecord& b,
@@ -49,7 +73,13 @@ class PresenceStore {
   // Stores a meta; visible when its replica is up (and `show` is set): then
   // counted and logged as a join. `replacing` lets an update exceed the key bound by one.
   TrackError insert(std::string_view topic, std::string_view key, const CartMeta& meta,
-                    const NewMeta& fields, bool show, bool replacing, Offset* out) noexcept;
+                    const NewMeta& fields, bool show, bool replacing, Offset* out,
+                    Room room = Room::keep_reserve) noexcept;
+  // A local meta's next version (leave of the old, then join of the new, with
+  // the old one's removal remembered at fields.clock). Rewritten in its own
+  // block when it fits, so an update needs room only for strings no meta
+  // holds yet, or for a larger block; that room may come from the reserve.
+  TrackError replace(Offset old, const CartMeta& meta, const NewMeta& fields, Offset* out) noexcept;
   // Removes a meta, logging a leave if it was visible.
   void remove(Offset meta) noexcept;
   void set_visible(Offset meta, bool visible) noexcept;
@@ -62,8 +92,8 @@ class PresenceStore {
   MetaHandle handle_of(Offset meta) noexcept;
 
   // Owner slots: find or claim (returns slot + 1, 0 when all are taken).
-  std::uint16_t claim_owner(std::uint32_t pid) noexcept;
-  std::uint16_t find_owner(std::uint32_t pid) noexcept;
+  std::uint16_t claim_owner(const ProcessIdentity& process) noexcept;
+  std::uint16_t find_owner(const ProcessIdentity& process) noexcept;
 
   std::uint64_t tag_of(const MetaRecord& m) noexcept { return h_.replicas[m.replica].tag; }
   std::size_t record_size(const MetaRecord& m) noexcept;
@@ -88,16 +118,25 @@ class PresenceStore {
   std::uint32_t key_hash(Offset topic, std::string_view key) noexcept;
 
  private:
-  Offset acquire_topic(std::string_view name) noexcept;
+  Offset allocate(std::size_t bytes, BlockKind kind, Room room) noexcept;
+  Offset acquire_topic(std::string_view name, Room room) noexcept;
   void drop_topic_if_unused(Offset topic) noexcept;
-  Offset acquire_key(Offset topic, std::string_view key) noexcept;
+  Offset acquire_key(Offset topic, std::string_view key, Room room) noexcept;
   void drop_key_if_unused(Offset key) noexcept;
-  Offset acquire_intern(Offset topic, InternKind kind, std::string_view bytes,
-                        std::uint8_t split) noexcept;
+  Offset acquire_intern(Offset topic, InternKind kind, std::string_view bytes, std::uint8_t split,
+                        Room room) noexcept;
+  // The interned page and items of `meta`, referenced once more each; false
+  // (with what was acquired in *page, items, *acquired) when the arena is full.
+  bool acquire_strings(Offset topic, const CartMeta& meta, Room room, Offset* page, ItemRef* items,
+                       std::size_t* acquired) noexcept;
+  void write_meta(Offset meta_off, Offset key, Offset page, const ItemRef* items, std::size_t count,
+                  const NewMeta& fields) noexcept;
   void release_intern(Offset rec) noexcept;
   void release_parts(Offset topic, Offset key, Offset page, const ItemRef* items,
                      std::size_t count) noexcept;
   void unlink_meta(Offset meta) noexcept;
+  void unlink_replica(Offset meta) noexcept;
+  void unlink_key(Offset meta) noexcept;
   void log_change(ChangeKind kind, Offset meta) noexcept;
 
   std::byte* base_;

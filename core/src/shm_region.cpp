@@ -9,7 +9,7 @@ void Arena::format(ArenaState& state, Offset begin, Offset end) noexcept {
   state.bump = begin;
 }
 
-Offset Arena::allocate(std::size_t bytes, BlockKind kind) noexcept {
+Offset Arena::allocate(std::size_t bytes, BlockKind kind, std::size_t keep) noexcept {
   const std::size_t size = block_bytes(bytes);
   if (size == 0 || size > kMaxBlockBytes) return 0;
   const std::size_t cls = size / kGranule - 1;
@@ -17,7 +17,7 @@ Offset Arena::allocate(std::size_t bytes, BlockKind kind) noexcept {
   if (off != 0) {
     st_.free_heads[cls] = reinterpret_cast<BlockHeader*>(base_ + off)->aux;
   } else {
-    if (st_.end - st_.bump < size) return 0;
+    if (st_.end - st_.bump < size + keep) return 0;
     off = st_.bump;
     // The header is written before the bump moves, so a walk never meets a
     // half-carved block.

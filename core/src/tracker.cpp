@@ -2,6 +2,7 @@
 #include "presence/tracker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -112,6 +113,11 @@ void format_region(std::byte* base, std::size_t size, const TrackerConfig& cfg, 
   std::atomic_ref<std::uint64_t>(h.magic).store(shm::kRegionMagic, std::memory_order_release);
 }
 
+std::string_view stored_name(const shm::Header& h) {
+  const auto& local = h.replicas[shm::kLocalReplica];
+  return {local.name.data(), local.name_len};
+}
+
 bool fail(std::string* error, const char* why) {
   if (error != nullptr) *error = why;
   return false;
@@ -132,11 +138,27 @@ std::uint64_t qty_of(const shm::MetaRecord& m, Offset item) {
   return qty;
 }
 
+// A meta's items as they were before an update rewrote it (possibly in place).
+struct ItemsBefore {
+  std::array<shm::ItemRef, kMaxItems> items;
+  std::size_t count = 0;
+};
+
+std::uint64_t qty_in(const shm::ItemRef* items, std::size_t n, Offset item) {
+  std::uint64_t qty = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (items[i].item == item) qty += items[i].qty;
+  }
+  return qty;
+}
+
 // Shoes a meta's replacement put into and took out of its cart, netted per
-// (product, size): a quantity going from 1 to 2 adds one shoe, not two.
-void count_cart_change(ActivityTotals& totals, const shm::MetaRecord& before,
+// (product, size): a quantity going from 1 to 2 adds one shoe, not two. The
+// new strings are acquired before the old ones are released, so an item
+// offset means the same (product, size) before and after.
+void count_cart_change(ActivityTotals& totals, const ItemsBefore& before,
                        const shm::MetaRecord& after) {
-  const shm::ItemRef* old_items = const_cast<shm::MetaRecord&>(before).items();
+  const shm::ItemRef* old_items = before.items.data();
   const shm::ItemRef* new_items = const_cast<shm::MetaRecord&>(after).items();
   auto first_in = [](const shm::ItemRef* items, std::size_t n, Offset item) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -147,16 +169,16 @@ void count_cart_change(ActivityTotals& totals, const shm::MetaRecord& before,
   for (std::size_t i = 0; i < after.item_count; ++i) {
     const Offset item = new_items[i].item;
     if (first_in(new_items, i, item) != i) continue;
-    const std::uint64_t now = qty_of(after, item);
-    const std::uint64_t was = qty_of(before, item);
+    const std::uint64_t now = qty_in(new_items, after.item_count, item);
+    const std::uint64_t was = qty_in(old_items, before.count, item);
     if (now > was) totals.cart_added += now - was;
     if (was > now) totals.cart_removed += was - now;
   }
-  for (std::size_t i = 0; i < before.item_count; ++i) {
+  for (std::size_t i = 0; i < before.count; ++i) {
     const Offset item = old_items[i].item;
     if (first_in(old_items, i, item) != i) continue;
     if (first_in(new_items, after.item_count, item) == after.item_count) {
-      totals.cart_removed += qty_of(before, item);
+      totals.cart_removed += qty_in(old_items, before.count, item);
     }
   }
 }
@@ -179,6 +201,10 @@ std::size_t Tracker::min_region_bytes() {
     }
   }
   return fits;
+}
+
+std::size_t Tracker::max_update_bytes() {
+  return shm::kMaxUpdateBytes;
 }
 
 std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps lock,
@@ -217,6 +243,10 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
       fail(error, "region formatted with another layout version");
     } else if (h.region_bytes != size) {
       fail(error, "region size differs from the formatted one");
+    } else if (stored_name(h) != cfg.node_name) {
+      fail(error, "node name differs from the one the region was formatted with");
+    } else if (h.log.ring_bytes != cfg.change_log_bytes) {
+      fail(error, "change log size differs from the one the region was formatted with");
     } else {
       return Tracker(base, lock);
     }
@@ -240,7 +270,7 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
     shm::Locked locked(base_, lock_);
     PresenceStore s(base_);
     auto& h = s.header();
-    const std::uint16_t slot = s.claim_owner(owner.pid);
+    const std::uint16_t slot = s.claim_owner(owner.process());
     if (slot == 0) {
       ++h.track_failures_full;
       return TrackResult{TrackError::region_full, {}, {}};
@@ -280,8 +310,6 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
     }
     auto& local = h.replicas[shm::kLocalReplica];
     auto& m = s.at<shm::MetaRecord>(old);
-    auto& key = s.at<shm::KeyRecord>(m.key);
-    auto& topic = s.at<shm::TopicRecord>(key.topic);
     clock = local.clock + 1;
     const bool same_page = page_of(s, m) == meta.page;
     const PresenceStore::NewMeta fields{shm::kLocalReplica,
@@ -292,20 +320,18 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
                                         m.lineage,
                                         same_page ? m.page_loaded_at_ms : now_ms,
                                         now_ms};
+    ItemsBefore before;
+    before.count = m.item_count;
+    std::copy_n(m.items(), before.count, before.items.begin());
     Offset next = 0;
-    // Stored hidden first, so the stream shows leave(old) before join(new).
-    const TrackError err = s.insert({topic.bytes(), topic.len}, {key.bytes(), key.len}, meta,
-                                    fields, false, true, &next);
+    const TrackError err = s.replace(old, meta, fields, &next);
     if (err != TrackError::none) {
       if (err == TrackError::region_full) ++h.track_failures_full;
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
     ++h.activity.updates;
-    count_cart_change(h.activity, m, s.at<shm::MetaRecord>(next));
-    s.remember_removal(clock, m);
-    s.remove(old);
-    s.set_visible(next, true);
+    count_cart_change(h.activity, before, s.at<shm::MetaRecord>(next));
     tag = local.tag;
     fresh = s.handle_of(next);
   }
@@ -333,31 +359,34 @@ bool Tracker::untrack(MetaHandle handle) {
   return true;
 }
 
-std::size_t Tracker::untrack_owner_pid(std::uint32_t pid) {
-  if (pid == 0) return 0;
+std::size_t Tracker::untrack_owner(const ProcessIdentity& process) {
+  if (process.pid == 0) return 0;
   shm::Locked locked(base_, lock_);
   PresenceStore s(base_);
-  const std::uint16_t slot = s.find_owner(pid);
+  const std::uint16_t slot = s.find_owner(process);
   if (slot == 0) return 0;
   const auto& owner = s.header().owners[slot - 1u];
   std::size_t removed = 0;
-  while (owner.pid == pid && owner.head != 0) {
+  // The slot is freed with its last meta.
+  while (owner.pid == process.pid && owner.head != 0) {
     untrack_locked(s, owner.head);
     ++removed;
   }
   return removed;
 }
 
-std::vector<std::uint32_t> Tracker::owner_pids() {
-  std::array<std::uint32_t, kMaxOwnerPids> pids{};
+std::vector<ProcessIdentity> Tracker::owners() {
+  std::array<ProcessIdentity, kMaxOwnerPids> owners{};
   {
     shm::Locked locked(base_, lock_);
     const auto& h = header();
-    for (std::size_t i = 0; i < kMaxOwnerPids; ++i) pids[i] = h.owners[i].pid;
+    for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
+      owners[i] = ProcessIdentity{h.owners[i].pid, h.owners[i].start_time};
+    }
   }
-  std::vector<std::uint32_t> out;
-  for (const std::uint32_t pid : pids) {
-    if (pid != 0) out.push_back(pid);
+  std::vector<ProcessIdentity> out;
+  for (const ProcessIdentity& owner : owners) {
+    if (owner.pid != 0) out.push_back(owner);
   }
   return out;
 }
@@ -373,8 +402,13 @@ std::uint64_t Tracker::stats_version() const noexcept {
 TrackerUsage Tracker::usage() {
   shm::Locked locked(base_, lock_);
   const auto& h = header();
-  return TrackerUsage{h.region_bytes, h.arena.begin + h.arena.allocated_bytes, h.metas, h.keys,
-                      h.track_failures_full};
+  return TrackerUsage{h.region_bytes,
+                      h.arena.begin + h.arena.allocated_bytes,
+                      shm::update_reserve_bytes(h.arena),
+                      h.metas,
+                      h.keys,
+                      h.track_failures_full,
+                      h.repairs};
 }
 
 }  // namespace presence

@@ -110,6 +110,7 @@ static_assert(std::is_trivially_copyable_v<InternRecord>);
 struct OwnerSlot {
   std::uint32_t pid;  // 0: free
   Offset head;
+  std::uint64_t start_time;  // with the pid, names the process (a reused pid is another owner)
   std::uint64_t metas;
 };
 static_assert(std::is_trivially_copyable_v<OwnerSlot>);
@@ -179,6 +180,7 @@ struct Header {
   std::uint64_t track_failures_full;
   ActivityTotals activity;  // primary, like the metas: never rebuilt by a repair
   HistoryState history;
+  std::uint64_t repairs;
   std::array<OwnerSlot, kMaxOwnerPids> owners;
   std::array<ReplicaSlot, kMaxReplicas> replicas;
 };

@@ -20,7 +20,10 @@ class Locked {
   Locked(std::byte* base, LockOps ops) noexcept : base_(base), ops_(ops) {
     ops_.lock(ops_.ctx);
     auto& h = *reinterpret_cast<Header*>(base_);
-    if (h.op_in_progress != 0) repair_region(base_);
+    if (h.op_in_progress != 0) {
+      repair_region(base_);
+      ++h.repairs;
+    }
     h.op_in_progress = 1;
   }
   ~Locked() { release(); }

@@ -1,11 +1,13 @@
 """Several workers share one presence (CONTRACT section 3 and issue 4):
 shoppers held by different workers are seen by one admin, counts are exact
-after every change, and a worker killed outright loses its shoppers' metas."""
+after every change, and a worker killed outright loses its shoppers' metas
+and stops counting its sockets."""
 
 import os
 import re
 import signal
 import time
+import urllib.request
 from collections import defaultdict
 
 import pytest
@@ -181,3 +183,57 @@ def test_reload_keeps_presence_equal_to_open_sockets(nginx_factory):
     newcomer = Shopper(server, "after-reload", {"page": "/after"})
     admin.wait_until(lambda v: "after-reload" in v.presences, what="a shopper joined after the reload")
     newcomer.leave()
+
+
+def sockets_open(server):
+    text = urllib.request.urlopen(server.url + "/metrics", timeout=5).read().decode()
+    match = re.search(r"^presence_sockets_open (\d+)$", text, re.M)
+    assert match, text
+    return int(match.group(1))
+
+
+def wait_for_sockets_open(server, expected, timeout=10):
+    deadline = time.monotonic() + timeout
+    while (seen := sockets_open(server)) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"presence_sockets_open is {seen}, expected {expected}")
+        time.sleep(0.05)
+
+
+def test_killed_workers_sockets_stop_counting(killable_server):
+    server = killable_server
+    tabs = []
+    killed = []
+    for kill_round in range(3):
+        by_worker = defaultdict(list)
+        for tab in tabs:
+            by_worker[worker_of(server, tab.client)].append(tab)
+        for i in range(MAX_CONNECTIONS):
+            if len(by_worker) == 2 and min(len(held) for held in by_worker.values()) >= 3:
+                break
+            tab = Shopper(server, f"cart-{kill_round}-{i}", {"page": "/"})
+            by_worker[worker_of(server, tab.client)].append(tab)
+        assert len(by_worker) == 2 and min(len(held) for held in by_worker.values()) >= 3, dict(by_worker)
+        tabs = [tab for held in by_worker.values() for tab in held]
+        wait_for_sockets_open(server, len(tabs))
+
+        victim = max(by_worker)
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+        for tab in by_worker.pop(victim):
+            tab.client.ws.sock.close()
+        tabs = [tab for held in by_worker.values() for tab in held]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pids = server.worker_pids()
+            if len(pids) == 2 and victim not in pids:
+                break
+            time.sleep(0.05)
+        assert len(server.worker_pids()) == 2 and victim not in server.worker_pids()
+        wait_for_sockets_open(server, len(tabs))
+
+    for tab in tabs:
+        tab.close()
+    wait_for_sockets_open(server, 0)
+    crashes = re.findall(r"worker process (\d+) exited on signal (\d+)", server.error_log)
+    assert crashes == [(str(pid), str(int(signal.SIGKILL))) for pid in killed], server.error_log[-4000:]

@@ -143,7 +143,7 @@ TEST(Crdt, Issue148StaleFullStateDoesNotResurrectAReplacedMeta) {
   const Delta with_alice = a.tracker.extract_full_state();
   a.tracker.untrack(a.tracker.track(kTopic, "x", cart("/"), Owner{1, 2}, 0).handle);
   const auto list_a = sorted_list(a.tracker);
-  a.tracker.untrack_owner_pid(1);
+  a.tracker.untrack_owner({1, 0});
   ASSERT_EQ(d.tracker.merge(a.tracker.extract_delta(with_alice.to)), MergeStatus::ok);
   ASSERT_EQ(d.tracker.merge(with_alice), MergeStatus::ok);
   EXPECT_TRUE(sorted_list(d.tracker).empty());

@@ -88,15 +88,15 @@ TEST(ShmMultiProcess, WorkersShareOneRegionAndADeadOnesMetasAreRemoved) {
 
   std::string why;
   EXPECT_TRUE(tracker->check_invariants(&why)) << why;
-  tracker->untrack_owner_pid(static_cast<std::uint32_t>(victim));
+  tracker->untrack_owner({static_cast<std::uint32_t>(victim), 0});
   EXPECT_EQ(tracker->usage().metas, static_cast<std::uint64_t>(kWorkers * kKeptPerWorker));
   const StatsSnapshot stats = tracker->stats(kTopic);
   EXPECT_EQ(stats.connections, static_cast<std::uint64_t>(kWorkers * kKeptPerWorker));
   EXPECT_EQ(stats.shoppers, 1u);
   EXPECT_TRUE(tracker->check_invariants(&why)) << why;
-  EXPECT_EQ(tracker->owner_pids().size(), static_cast<std::size_t>(kWorkers));
+  EXPECT_EQ(tracker->owners().size(), static_cast<std::size_t>(kWorkers));
   for (const pid_t pid : workers) {
-    EXPECT_EQ(tracker->untrack_owner_pid(static_cast<std::uint32_t>(pid)),
+    EXPECT_EQ(tracker->untrack_owner({static_cast<std::uint32_t>(pid), 0}),
               static_cast<std::size_t>(kKeptPerWorker));
   }
   EXPECT_EQ(tracker->usage().metas, 0u);

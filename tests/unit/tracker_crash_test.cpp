@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "presence/crash_hook.hpp"
+#include "presence/process_identity.hpp"
 #include "presence/tracker.hpp"
 #include "tracker_test_support.hpp"
 
@@ -55,6 +58,7 @@ class TrackerCrashTest : public ::testing::Test {
   }
 
   void expect_repaired() {
+    EXPECT_EQ(tracker_.usage().repairs, 1u);
     std::string why;
     EXPECT_TRUE(tracker_.check_invariants(&why)) << why;
     std::vector<Change> changes;
@@ -82,10 +86,11 @@ TEST_F(TrackerCrashTest, ATrackKilledAfterCommitIsKeptAndOwnedByTheDeadWorker) {
   EXPECT_EQ(list.size(), kept_.size() + 1);
   const StatsSnapshot stats = tracker_.stats(kTopic);
   EXPECT_EQ(stats.connections, kept_.size() + 1);
-  const auto pids = tracker_.owner_pids();
-  ASSERT_EQ(pids.size(), 2u);
-  const std::uint32_t dead = pids[0] == 1 ? pids[1] : pids[0];
-  EXPECT_EQ(tracker_.untrack_owner_pid(dead), 1u);
+  const auto owners = tracker_.owners();
+  ASSERT_EQ(owners.size(), 2u);
+  const ProcessIdentity dead = owners[0].pid == 1 ? owners[1] : owners[0];
+  EXPECT_FALSE(is_running(dead));
+  EXPECT_EQ(tracker_.untrack_owner(dead), 1u);
   EXPECT_EQ(tracker_.usage().used_bytes, baseline_);
   // Business as usual afterwards.
   EXPECT_EQ(tracker_.track(kTopic, "cart-x", cart("/"), Owner{1, 99}, 0).error, TrackError::none);
@@ -135,7 +140,12 @@ TEST_F(TrackerCrashTest, RepairOfAHealthyRegionChangesNothingVisible) {
   tracker_.snapshot(kTopic, before);
   const StatsSnapshot stats = tracker_.stats(kTopic);
   tracker_.repair();
-  expect_repaired();
+  EXPECT_EQ(tracker_.usage().repairs, 0u);  // counted are the repairs after a death
+  std::string why;
+  EXPECT_TRUE(tracker_.check_invariants(&why)) << why;
+  std::vector<Change> changes;
+  std::uint64_t next = 0;
+  EXPECT_EQ(tracker_.changes_since(seq_, 100, changes, &next), ChangeStatus::behind);
   std::vector<PresenceEntry> after;
   tracker_.snapshot(kTopic, after);
   EXPECT_EQ(after, before);
@@ -147,6 +157,33 @@ TEST_F(TrackerCrashTest, RepairOfAHealthyRegionChangesNothingVisible) {
   EXPECT_EQ(d.joins.size(), kept_.size());
   EXPECT_TRUE(std::is_sorted(d.joins.begin(), d.joins.end(),
                              [](const auto& a, const auto& b) { return a.clock < b.clock; }));
+}
+
+// The reaper's rule: a meta's owner is its process, the pid and the start
+// time; a new process that got the pid of a dead owner is not that owner.
+TEST_F(TrackerCrashTest, AReusedPidDoesNotKeepADeadOwnersMetasAlive) {
+  const auto self = process_identity(static_cast<std::uint32_t>(getpid()));
+  ASSERT_TRUE(self) << self.reason();
+  const ProcessIdentity former{self->pid, self->start_time - 1};  // same pid, earlier process
+  const TrackResult stale =
+      tracker_.track(kTopic, "cart-stale", cart("/"), Owner{former.pid, 1, former.start_time}, 0);
+  const TrackResult live =
+      tracker_.track(kTopic, "cart-live", cart("/"), Owner{self->pid, 2, self->start_time}, 0);
+  ASSERT_EQ(stale.error, TrackError::none);
+  ASSERT_EQ(live.error, TrackError::none);
+  std::size_t reaped = 0;
+  for (const ProcessIdentity& owner : tracker_.owners()) {
+    if (!is_running(owner)) reaped += tracker_.untrack_owner(owner);
+  }
+  EXPECT_EQ(reaped, 1u);  // pid 1 (of the fixture's metas, start time unknown) runs
+  EXPECT_FALSE(tracker_.get(stale.handle));
+  EXPECT_TRUE(tracker_.get(live.handle));
+  for (const auto& r : kept_) EXPECT_TRUE(tracker_.get(r.handle));
+  const auto owners = tracker_.owners();
+  EXPECT_EQ(std::count(owners.begin(), owners.end(), former), 0);
+  EXPECT_EQ(std::count(owners.begin(), owners.end(), *self), 1);
+  std::string why;
+  EXPECT_TRUE(tracker_.check_invariants(&why)) << why;
 }
 
 }  // namespace

@@ -34,6 +34,12 @@ class TrackerTest : public ::testing::Test {
     tracker_.snapshot(kTopic, out);
     return out;
   }
+  std::vector<std::uint32_t> owner_pids() {
+    std::vector<std::uint32_t> pids;
+    for (const ProcessIdentity& owner : tracker_.owners()) pids.push_back(owner.pid);
+    std::sort(pids.begin(), pids.end());
+    return pids;
+  }
 
   SharedRegion region_;
   Tracker tracker_;
@@ -106,17 +112,15 @@ TEST_F(TrackerTest, UntrackRemovesOnceAndStaleHandlesAreRefused) {
   expect_consistent();
 }
 
-TEST_F(TrackerTest, UntrackOwnerPidRemovesExactlyThatWorkersMetas) {
+TEST_F(TrackerTest, UntrackOwnerRemovesExactlyThatWorkersMetas) {
   for (int i = 0; i < 10; ++i) track("cart-" + std::to_string(i), cart("/"), 100 + i % 3);
-  auto pids = tracker_.owner_pids();
-  std::sort(pids.begin(), pids.end());
+  auto pids = owner_pids();
   EXPECT_EQ(pids, (std::vector<std::uint32_t>{100, 101, 102}));
-  EXPECT_EQ(tracker_.untrack_owner_pid(101), 3u);
-  EXPECT_EQ(tracker_.untrack_owner_pid(101), 0u);
-  EXPECT_EQ(tracker_.untrack_owner_pid(999), 0u);
+  EXPECT_EQ(tracker_.untrack_owner({101, 0}), 3u);
+  EXPECT_EQ(tracker_.untrack_owner({101, 0}), 0u);
+  EXPECT_EQ(tracker_.untrack_owner({999, 0}), 0u);
   EXPECT_EQ(list().size(), 7u);
-  pids = tracker_.owner_pids();
-  std::sort(pids.begin(), pids.end());
+  pids = owner_pids();
   EXPECT_EQ(pids, (std::vector<std::uint32_t>{100, 102}));
   expect_consistent();
 }
@@ -126,8 +130,8 @@ TEST_F(TrackerTest, OwnerPidsAreBoundedAndSlotsAreReused) {
     ASSERT_EQ(track("k" + std::to_string(pid), cart("/"), pid).error, TrackError::none);
   }
   EXPECT_EQ(track("extra", cart("/"), kMaxOwnerPids + 1).error, TrackError::region_full);
-  EXPECT_EQ(tracker_.owner_pids().size(), kMaxOwnerPids);
-  EXPECT_EQ(tracker_.untrack_owner_pid(1), 1u);
+  EXPECT_EQ(tracker_.owners().size(), kMaxOwnerPids);
+  EXPECT_EQ(tracker_.untrack_owner({1, 0}), 1u);
   EXPECT_EQ(track("extra", cart("/"), kMaxOwnerPids + 1).error, TrackError::none);
   expect_consistent();
 }

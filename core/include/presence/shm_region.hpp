@@ -46,8 +46,9 @@ class Arena {
 
   static void format(ArenaState& state, Offset begin, Offset end) noexcept;
 
-  // A zeroed block of at least `bytes` (header included); 0 when the region is full.
-  Offset allocate(std::size_t bytes, BlockKind kind) noexcept;
+  // A zeroed block of at least `bytes` (header included); 0 when the region is
+  // full, or when carving it would leave less than `keep` fresh bytes.
+  Offset allocate(std::size_t bytes, BlockKind kind, std::size_t keep = 0) noexcept;
   void release(Offset block) noexcept;
 
   // Forget the free lists and the accounting, then walk every carved block in
@@ -70,7 +71,7 @@ class Arena {
   void adopt_live(Offset block) noexcept;
   void adopt_free(Offset block) noexcept;
 
-  static std::size_t block_bytes(std::size_t bytes) noexcept {
+  static constexpr std::size_t block_bytes(std::size_t bytes) noexcept {
     return (bytes + kGranule - 1) / kGranule * kGranule;
   }
 

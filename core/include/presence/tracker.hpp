@@ -23,19 +23,24 @@ class Tracker {
  public:
   // Format `region` (fresh = true) or attach to a region formatted before, e.g.
   // by the previous nginx configuration on reload (fresh = false: validates
-  // magic, layout version and size, keeps the data and the stored replica name).
+  // magic, layout version, size, node name and change log size, keeps the data).
   static std::optional<Tracker> open(void* region, std::size_t size, LockOps lock,
                                      const TrackerConfig& cfg, bool fresh, std::string* error);
   static std::size_t min_region_bytes();
+  // The most arena room one update can need (every item and the page new strings).
+  static std::size_t max_update_bytes();
 
   TrackResult track(std::string_view topic, std::string_view key, const CartMeta& meta, Owner owner,
                     std::int64_t now_ms);
   // New phx_ref, phx_ref_prev = old ref; page_loaded_at changes only with the page.
+  // Needs no room when the new meta fits the old one's block and its strings
+  // are held already; else it may take the room new tracks leave in reserve.
   TrackResult update(MetaHandle h, const CartMeta& meta, std::int64_t now_ms);
   bool untrack(MetaHandle h);
-  // Every meta of a dead worker, in time proportional to what it owned.
-  std::size_t untrack_owner_pid(std::uint32_t pid);
-  std::vector<std::uint32_t> owner_pids();
+  // Every meta of a dead process, in time proportional to what it owned.
+  std::size_t untrack_owner(const ProcessIdentity& process);
+  // The processes owning metas now (a reused pid shows as two owners).
+  std::vector<ProcessIdentity> owners();
 
   // Lock-free atomic read of the change sequence.
   std::uint64_t head_seq() const noexcept;

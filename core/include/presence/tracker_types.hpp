@@ -11,6 +11,7 @@
 
 #include "presence/cart_meta.hpp"
 #include "presence/history.hpp"
+#include "presence/process_identity.hpp"
 
 namespace presence {
 
@@ -32,6 +33,8 @@ struct LockOps {
 struct Owner {
   std::uint32_t pid;
   std::uint64_t conn;
+  std::uint64_t start_time = 0;  // of the process `pid` (see ProcessIdentity)
+  ProcessIdentity process() const noexcept { return {pid, start_time}; }
 };
 
 // Opaque reference to one stored meta; a stale handle is detected, never misread.
@@ -104,9 +107,11 @@ struct StatsSnapshot {
 struct TrackerUsage {
   std::size_t region_bytes;
   std::size_t used_bytes;
+  std::size_t reserved_bytes;  // fresh room kept for updates of metas already stored
   std::uint64_t metas;
   std::uint64_t keys;
   std::uint64_t track_failures_full;
+  std::uint64_t repairs;  // rebuilds after a process died inside a critical section
 };
 
 }  // namespace presence
