@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "hash.hpp"
 #include "presence/crdt.hpp"
 #include "presence/shm_region.hpp"
 #include "presence/tracker_types.hpp"
@@ -16,7 +17,7 @@
 namespace presence::shm {
 
 inline constexpr std::uint64_t kRegionMagic = 0x5345524e50584e47ull;  // "GNXPNRES"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kTopicBuckets = 64;
 // Sizing guess used to dimension the hash tables from the region size.
 inline constexpr std::size_t kEstimatedBytesPerPresence = 224;
@@ -165,6 +166,9 @@ struct Header {
   std::uint32_t lineage_mask;
   Offset intern_buckets;
   std::uint32_t intern_mask;
+  HashKey hash_key;       // random per region, so bucket chains cannot be aimed at
+  std::uint64_t strings;  // interned strings held (pages, product-size pairs)
+  std::uint64_t track_failures_strings;
   std::array<Offset, kTopicBuckets> topic_buckets;
   ArenaState arena;
   ChangeLogState log;

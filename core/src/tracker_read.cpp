@@ -2,6 +2,7 @@
 // aggregates, each copied out under the lock and decoded after it.
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "change_record.hpp"
 #include "locked_copy.hpp"
@@ -197,6 +198,92 @@ void visit_stats(PresenceStore& s, std::string_view topic, Visit&& visit) {
   }
 }
 
+// The stats' cut, made after the lock: the copied strings are ranked busiest
+// first (ties by text, so the cut does not depend on the order the region
+// lists them in) with nth_element, linear in the strings copied.
+struct Counted {
+  std::uint64_t count;
+  std::string_view text;
+};
+struct CountedItem {
+  std::uint64_t count;
+  std::string_view size;
+  std::string_view product;
+  std::uint32_t next;  // the next item of the same product + 1, 0 at the end
+};
+struct ProductTotal {
+  std::uint64_t count;
+  std::string_view text;
+  std::uint32_t first;  // its first item + 1
+};
+struct StatsScratch {
+  std::vector<Counted> pages;
+  std::vector<CountedItem> items;
+  std::vector<ProductTotal> products;
+  std::vector<Counted> sizes;
+  std::unordered_map<std::string_view, std::uint32_t> product_index;
+};
+
+template <class T>
+bool busier(const T& a, const T& b) {
+  return a.count != b.count ? a.count > b.count : a.text < b.text;
+}
+
+// Moves the `keep` busiest of `all` to its front; returns the count of the rest.
+template <class T>
+std::uint64_t keep_busiest(std::vector<T>& all, std::size_t keep) {
+  if (all.size() <= keep) return 0;
+  std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
+                   busier<T>);
+  std::uint64_t rest = 0;
+  for (std::size_t i = keep; i < all.size(); ++i) rest += all[i].count;
+  return rest;
+}
+
+void select_pages(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
+  auto& pages = scratch.pages;
+  const std::size_t keep = std::min(top, pages.size());
+  out.pages_other.connections = keep_busiest(pages, keep);
+  out.pages_other.pages = pages.size() - keep;
+  out.pages.reserve(keep);
+  for (std::size_t i = 0; i < keep; ++i) out.pages.emplace_back(pages[i].text, pages[i].count);
+}
+
+// Products ranked by their shoes over all sizes; a shown product shows its
+// busiest kStatsSizesPerProduct sizes.
+void select_carts(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
+  auto& items = scratch.items;
+  auto& products = scratch.products;
+  auto& index = scratch.product_index;
+  products.clear();
+  index.clear();
+  index.reserve(items.size());
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    const auto [at, added] =
+        index.try_emplace(items[i].product, static_cast<std::uint32_t>(products.size()));
+    if (added) products.push_back({0, items[i].product, 0});
+    ProductTotal& product = products[at->second];
+    product.count += items[i].count;
+    items[i].next = product.first;
+    product.first = i + 1;
+  }
+  const std::size_t keep = std::min(top, products.size());
+  out.carts_other.qty = keep_busiest(products, keep);
+  out.carts_other.products = products.size() - keep;
+  auto& sizes = scratch.sizes;
+  for (std::size_t p = 0; p < keep; ++p) {
+    sizes.clear();
+    for (std::uint32_t i = products[p].first; i != 0; i = items[i - 1].next) {
+      sizes.push_back({items[i - 1].count, items[i - 1].size});
+    }
+    const std::size_t shown = std::min(kStatsSizesPerProduct, sizes.size());
+    out.carts_other.qty += keep_busiest(sizes, shown);
+    for (std::size_t i = 0; i < shown; ++i) {
+      out.carts.emplace_back(products[p].text, sizes[i].text, sizes[i].count);
+    }
+  }
+}
+
 }  // namespace
 
 StatsSnapshot Tracker::stats(std::string_view topic) {
@@ -244,16 +331,20 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
     return text;
   };
   StatsString str;
+  thread_local StatsScratch scratch;
+  scratch.pages.clear();
   for (std::uint32_t i = 0; i < head.pages; ++i) {
     const auto text = next(str);
-    out.pages.emplace_back(std::string(text), str.count);
+    scratch.pages.push_back({str.count, text});
   }
+  scratch.items.clear();
   for (std::uint32_t i = 0; i < head.items; ++i) {
     const auto text = next(str);
-    out.carts.emplace_back(std::string(text.substr(0, str.split)),
-                           std::string(text.substr(str.split)), str.count);
+    scratch.items.push_back({str.count, text.substr(str.split), text.substr(0, str.split), 0});
   }
   for (std::uint32_t i = 0; i < head.nodes; ++i) out.nodes.emplace_back(next(str));
+  select_pages(scratch, stats_top_, out);
+  select_carts(scratch, stats_top_, out);
   std::sort(out.pages.begin(), out.pages.end());
   std::sort(out.carts.begin(), out.carts.end());
   std::sort(out.nodes.begin(), out.nodes.end());

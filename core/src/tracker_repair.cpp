@@ -107,6 +107,7 @@ void repair_region(std::byte* base) noexcept {
   for (auto& o : h.owners) o.head = 0, o.metas = 0;
   h.metas = 0;
   h.keys = 0;
+  h.strings = 0;
   arena.reset_free_lists();
 
   // Derived fields of the shared records are cleared; unfinished metas dropped.
@@ -177,6 +178,7 @@ void repair_region(std::byte* base) noexcept {
       arena.adopt_live(off);
     } else if (block.kind == BlockKind::interned) {
       s.link_intern(off);
+      ++h.strings;
       arena.adopt_live(off);
     }
   });
