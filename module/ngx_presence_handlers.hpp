@@ -18,6 +18,9 @@ char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // The key named by presence_token_key, if it can sign.
 const presence::jwt::Key* signing_key(const MainConf* pmcf, ngx_str_t kid) noexcept;
 
+// ngx_presence_catalog.cpp
+char* set_catalog(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
 // ngx_presence_endpoint.cpp
 ngx_int_t endpoint_handler(ngx_http_request_t* r) noexcept;
 char* check_endpoint_conf(ngx_conf_t* cf, LocConf* plcf) noexcept;

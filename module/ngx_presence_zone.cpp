@@ -42,6 +42,9 @@ ngx_int_t open_tracker(ngx_shm_zone_t* shm_zone, ZoneHeader* zh, bool fresh) noe
     cfg.generation = static_cast<std::uint64_t>(ngx_time()) * 1000000u +
                      static_cast<std::uint64_t>(ngx_pid % 1000000);
     cfg.change_log_bytes = pmcf->change_log_bytes;
+    cfg.stats_top = pmcf->stats_top;
+    cfg.max_strings = pmcf->max_strings;
+    if (pmcf->catalog != nullptr) cfg.catalog = *pmcf->catalog;
     std::string error;
     g_tracker = presence::Tracker::open(zh->region, zh->region_size, lock, cfg, fresh, &error);
     if (!g_tracker) {
