@@ -6,7 +6,7 @@ import { HistoryChart } from "./chart.js";
 import { HISTORY_WINDOW_MS, ShopperHistory } from "./history.js";
 import { RecentCarts } from "./recent_carts.js";
 import { formatCount, renderCarts, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
-import { cartsView, pagesView } from "./views.js";
+import { MAX_SIZE_COLUMNS, TOP_PAGES, TOP_PRODUCTS, cartsView, pagesView } from "./views.js";
 
 // How often "updated … s ago" and the chart's time axis move on their own.
 const CLOCK_TICK_MS = 1000;
@@ -70,14 +70,14 @@ const countOf = (value) => (Number.isFinite(value) && value > 0 ? value : 0);
 
 function drawStats(stats) {
   const nodes = Array.isArray(stats.nodes) ? stats.nodes.map(String) : [];
-  const carts = cartsView(stats.carts);
+  const carts = cartsView(stats.carts, TOP_PRODUCTS, MAX_SIZE_COLUMNS, stats.carts_other);
   view.shoppers.textContent = formatCount(countOf(stats.shoppers));
   view.connections.textContent = formatCount(countOf(stats.connections));
   view.shoes.textContent = formatCount(carts.total);
   view.nodeCount.textContent = formatCount(nodes.length);
   view.nodeNames.textContent = nodes.join(", ");
   view.nodeNames.title = nodes.join(", ");
-  renderPages(view.pages, pagesView(stats.pages));
+  renderPages(view.pages, pagesView(stats.pages, TOP_PAGES, stats.pages_other));
   renderSizeBars(view.sizeBars, carts);
   renderCarts(view.carts, carts);
 }
