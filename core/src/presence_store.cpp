@@ -196,6 +196,8 @@ void PresenceStore::link_intern(Offset off) noexcept {
   rec.list_next = head;
   if (head != 0) at<InternRecord>(head).list_prev = off;
   head = off;
+  ++topic.strings;
+  topic.string_bytes += rec.len;
 }
 
 Offset PresenceStore::acquire_intern(Offset topic, InternKind kind, std::string_view bytes,
@@ -245,6 +247,8 @@ void PresenceStore::release_intern(Offset off) noexcept {
     head = rec.list_next;
   }
   if (rec.list_next != 0) at<InternRecord>(rec.list_next).list_prev = rec.list_prev;
+  --topic.strings;
+  topic.string_bytes -= rec.len;
   const Offset topic_off = rec.topic;
   arena_.release(off);
   --h_.strings;

@@ -80,7 +80,8 @@ struct TopicRecord {
   Offset key_head;
   Offset page_head;
   Offset item_head;
-  std::uint32_t reserved;
+  std::uint32_t strings;       // interned strings of the topic (pages and items)
+  std::uint64_t string_bytes;  // their bytes: the stats copy is sized without a walk
   std::uint64_t shoppers;
   std::uint64_t connections;
   std::uint64_t listing_bytes;  // serialized size of its visible metas

@@ -1,13 +1,15 @@
 // Reads of the tracker: listings, single metas, the change stream and the
 // aggregates, each copied out under the lock and decoded after it.
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <unordered_map>
 
 #include "change_record.hpp"
+#include "hash.hpp"
 #include "locked_copy.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence/tracker.hpp"
+#include "sodium_ready.hpp"
 
 namespace presence {
 
@@ -221,8 +223,19 @@ struct StatsScratch {
   std::vector<CountedItem> items;
   std::vector<ProductTotal> products;
   std::vector<Counted> sizes;
-  std::unordered_map<std::string_view, std::uint32_t> product_index;
+  std::vector<std::uint32_t> product_slots;  // open addressing: product index + 1, 0 free
 };
+
+// Products are grouped by a hash shoppers cannot aim (they name the
+// products): SipHash under a key of this process.
+const shm::HashKey& grouping_key() {
+  static const shm::HashKey key = [] {
+    shm::HashKey k{};
+    if (jwt::detail::sodium_ready()) randombytes_buf(k.data(), k.size());
+    return k;
+  }();
+  return key;
+}
 
 template <class T>
 bool busier(const T& a, const T& b) {
@@ -254,15 +267,21 @@ void select_pages(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
 void select_carts(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
   auto& items = scratch.items;
   auto& products = scratch.products;
-  auto& index = scratch.product_index;
+  auto& slots = scratch.product_slots;
   products.clear();
-  index.clear();
-  index.reserve(items.size());
+  // At most half full: linear probing then averages under two probes.
+  const std::size_t mask = std::bit_ceil(std::max<std::size_t>(16, items.size() * 2)) - 1;
+  slots.assign(mask + 1, 0);
+  const shm::HashKey& key = grouping_key();
   for (std::uint32_t i = 0; i < items.size(); ++i) {
-    const auto [at, added] =
-        index.try_emplace(items[i].product, static_cast<std::uint32_t>(products.size()));
-    if (added) products.push_back({0, items[i].product, 0});
-    ProductTotal& product = products[at->second];
+    const std::string_view name = items[i].product;
+    std::size_t slot = shm::keyed_hash(name, key) & mask;
+    while (slots[slot] != 0 && products[slots[slot] - 1].text != name) slot = (slot + 1) & mask;
+    if (slots[slot] == 0) {
+      products.push_back({0, name, 0});
+      slots[slot] = static_cast<std::uint32_t>(products.size());
+    }
+    ProductTotal& product = products[slots[slot] - 1];
     product.count += items[i].count;
     items[i].next = product.first;
     product.first = i + 1;
@@ -291,11 +310,13 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
   const std::size_t bytes = shm::copy_locked(
       base_, lock_, buf,
       [&](PresenceStore& s) {
+        // From the topic's totals: one walk of its strings under the lock, not two.
         std::size_t need = sizeof(StatsHead);
-        visit_stats(s, topic,
-                    [&](shm::InternKind, std::uint64_t, std::uint8_t, const char*,
-                        std::size_t len) { need += sizeof(StatsString) + len; });
-        return need;
+        if (const Offset t = s.find_topic(topic); t != 0) {
+          const auto& rec = s.at<shm::TopicRecord>(t);
+          need += rec.strings * sizeof(StatsString) + rec.string_bytes;
+        }
+        return need + s.header().replicas.size() * (sizeof(StatsString) + kMaxNodeNameBytes);
       },
       [&](PresenceStore& s, std::byte* dst) {
         StatsHead head{};

@@ -117,6 +117,8 @@ void repair_region(std::byte* base) noexcept {
         auto& t = s.at<TopicRecord>(off);
         t.refs = 0;
         t.key_head = t.page_head = t.item_head = 0;
+        t.strings = 0;
+        t.string_bytes = 0;
         t.shoppers = t.connections = t.listing_bytes = 0;
         break;
       }
