@@ -6,6 +6,7 @@ messages; and the dashboard's tables showing the stats' other-buckets."""
 
 import json
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -55,7 +56,19 @@ def test_a_join_one_past_the_string_cap_is_refused(nginx_factory):
     assert view.stats["pages"] == {"/a": 1, "/b": 2}
     assert view.stats["shoppers"] == before["shoppers"] + 1
     assert view.metas("cart-a")[0]["page"] == "/a"
+    metrics = metric_values(server)
+    assert metrics["presence_strings"] == 10 and metrics["presence_strings_max"] == 10
+    assert metrics["presence_strings_refused_total"] == 2
     view.close()
+
+
+def metric_values(server):
+    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as resp:
+        lines = resp.read().decode().splitlines()
+    return {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
+    }
 
 
 def write_catalogue(server, text):
