@@ -187,6 +187,34 @@ void BM_Stats100k(benchmark::State& state) {
 }
 BENCHMARK(BM_Stats100k)->Unit(benchmark::kMicrosecond);
 
+// Shoppers choosing their own strings: 100k presences, each on a page of its
+// own with a product of its own. stats() copies every string under the lock,
+// then ranks them after it and keeps the busiest presence_stats_top (50).
+void BM_Stats100kDistinctPages(benchmark::State& state) {
+  static Zone* zone = [] {
+    auto* z = new Zone(256 << 20);
+    for (std::size_t i = 0; i < kPresences; ++i) {
+      const CartMeta meta{
+          "/attack/page-" + std::to_string(i),
+          {CartItem{"product-" + std::to_string(i), "10", static_cast<std::uint32_t>(1 + i % 99)}}};
+      if (z->tracker->track(kTopic, typical_key(i), meta, Owner{1, i}, 1000).error !=
+          presence::TrackError::none) {
+        std::abort();
+      }
+    }
+    return z;
+  }();
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    const presence::StatsSnapshot stats = zone->tracker->stats(kTopic);
+    bytes = presence::encode_stats(stats, 0).size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["strings"] = static_cast<double>(zone->tracker->usage().strings);
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_Stats100kDistinctPages)->Unit(benchmark::kMillisecond);
+
 void BM_List100k(benchmark::State& state) {
   Zone& zone = populated();
   std::vector<presence::PresenceEntry> out;

@@ -4,6 +4,7 @@
 #include "ngx_presence_conf.hpp"
 #include "ngx_presence_handlers.hpp"
 #include "presence/history.hpp"
+#include "presence/tracker_types.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -211,6 +212,22 @@ char* check_positive_sec(ngx_conf_t* cf, void* post, void* data) noexcept {
 }
 ngx_conf_post_t positive_sec_post = {check_positive_sec};
 
+char* check_stats_top(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<ngx_uint_t*>(data);
+  if (*n < 1 || *n > presence::kMaxStatsTop) return const_cast<char*>("must be from 1 to 1000");
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t stats_top_post = {check_stats_top};
+
+char* check_max_strings(ngx_conf_t* cf, void* post, void* data) noexcept {
+  auto* n = static_cast<ngx_uint_t*>(data);
+  if (*n < 1 || *n > presence::kMaxStringsLimit) {
+    return const_cast<char*>("must be from 1 to 16777216");
+  }
+  return NGX_CONF_OK;
+}
+ngx_conf_post_t max_strings_post = {check_max_strings};
+
 constexpr ngx_uint_t kLoc = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 ngx_command_t commands[] = {
@@ -232,6 +249,12 @@ ngx_command_t commands[] = {
     {ngx_string("presence_broadcast_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, broadcast_interval),
      &positive_msec_post},
+    {ngx_string("presence_stats_top"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, stats_top), &stats_top_post},
+    {ngx_string("presence_max_strings"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, max_strings), &max_strings_post},
+    {ngx_string("presence_catalog"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_catalog,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("presence_socket"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, set_socket,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("presence_admin_token"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_admin_token,
@@ -262,6 +285,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   pmcf->history_minutes = NGX_CONF_UNSET;
   pmcf->broadcast_interval = NGX_CONF_UNSET_MSEC;
   pmcf->jwt_leeway = NGX_CONF_UNSET;
+  pmcf->stats_top = NGX_CONF_UNSET_UINT;
+  pmcf->max_strings = NGX_CONF_UNSET_UINT;
   return pmcf;
 }
 
@@ -278,6 +303,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
                       static_cast<time_t>(presence::kDefaultHistoryMinutes * 60));
   ngx_conf_init_msec_value(pmcf->broadcast_interval, kDefaultBroadcastIntervalMs);
   ngx_conf_init_value(pmcf->jwt_leeway, kDefaultJwtLeeway);
+  ngx_conf_init_uint_value(pmcf->stats_top, presence::kDefaultStatsTop);
+  ngx_conf_init_uint_value(pmcf->max_strings, kDefaultMaxStrings);
   if (pmcf->jwt_leeway < 0 || pmcf->jwt_leeway > 3600) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"presence_jwt_leeway\" must be from 0 to 1h");
     return static_cast<char*>(NGX_CONF_ERROR);

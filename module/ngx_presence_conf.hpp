@@ -2,6 +2,8 @@
 // ngx_http_presence_module.cpp fill in, shared by the rest of the glue.
 #pragma once
 
+#include <memory>
+
 #include "ngx_presence_nginx.hpp"
 
 namespace presence::jwt {
@@ -9,6 +11,9 @@ class KeyRing;
 }
 namespace presence::ws {
 class OriginPolicy;
+}
+namespace presence {
+class Catalog;
 }
 
 namespace presence::ngx {
@@ -25,6 +30,11 @@ struct MainConf {
   ngx_msec_t broadcast_interval;    // presence_broadcast_interval
   time_t jwt_leeway;                // presence_jwt_leeway
   presence::jwt::KeyRing* keyring;  // presence_jwt_key (owned by the cycle pool)
+  ngx_uint_t stats_top;             // presence_stats_top
+  ngx_uint_t max_strings;           // presence_max_strings (0: the zone's string table slots)
+  // presence_catalog: the handle is freed with the cycle pool, the catalogue
+  // with the last tracker handle that holds it.
+  std::shared_ptr<const presence::Catalog>* catalog;
 };
 
 struct LocConf {
@@ -48,6 +58,7 @@ inline constexpr ngx_uint_t kDefaultMaxChannels = 16;
 inline constexpr size_t kDefaultSendBuffer = 1024 * 1024;
 inline constexpr time_t kDefaultJwtLeeway = 30;
 inline constexpr time_t kDefaultTokenTtl = 300;
+inline constexpr ngx_uint_t kDefaultMaxStrings = 0;  // as many as the zone's string table has slots
 // The change log admins' presence feeds read from: a sixteenth of the zone,
 // from 4 MiB to 64 MiB (at most a quarter of a small zone). At ~250 bytes a change, 32 MiB (a 512m
 // zone) holds about a second of changes at 50,000 updates/s, so an admin whose socket was busy for

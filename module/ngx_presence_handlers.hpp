@@ -28,6 +28,9 @@ ngx_int_t add_log_variables(ngx_conf_t* cf) noexcept;
 ngx_int_t note_location_log(ngx_conf_t* cf) noexcept;
 ngx_int_t init_module(ngx_cycle_t* cycle) noexcept;
 
+// ngx_presence_catalog.cpp
+char* set_catalog(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
 // ngx_presence_endpoint.cpp
 ngx_int_t endpoint_handler(ngx_http_request_t* r) noexcept;
 char* check_endpoint_conf(ngx_conf_t* cf, LocConf* plcf) noexcept;

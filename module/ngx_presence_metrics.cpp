@@ -60,7 +60,7 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
     metric(out, "presence_connections", "gauge", "Presence metas online (joined connections).",
            stats.connections);
     metric(out, "presence_pages", "gauge", "Distinct pages with a shopper on them.",
-           stats.pages.size());
+           stats.pages.size() + stats.pages_other.pages);
     metric(out, "presence_nodes", "gauge", "Replicas whose shoppers are counted.",
            stats.nodes.size());
     metric(out, "presence_zone_size_bytes", "gauge", "Bytes of the tracker's shared region.",
@@ -76,6 +76,13 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
            "Tracks and updates refused because the zone was full.", usage.track_failures_full);
     metric(out, "presence_zone_repairs_total", "counter",
            "Rebuilds of the zone after a worker died inside a critical section.", usage.repairs);
+    metric(out, "presence_strings", "gauge",
+           "Distinct pages and product-size pairs held in the zone.", usage.strings);
+    metric(out, "presence_strings_max", "gauge", "Cap on distinct strings (presence_max_strings).",
+           usage.max_strings);
+    metric(out, "presence_strings_refused_total", "counter",
+           "Joins and updates refused because they brought a string past the cap.",
+           usage.track_failures_strings);
     metric(out, "presence_sockets_open", "gauge", "Open presence WebSockets, all workers.",
            sockets_open());
     metric(out, "presence_handshakes_total", "counter", "WebSocket handshakes by result.",

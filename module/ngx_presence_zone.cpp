@@ -70,6 +70,9 @@ presence::TrackerConfig tracker_config(const MainConf* pmcf) {
   cfg.change_log_bytes = pmcf->change_log_bytes;
   cfg.history_seconds = static_cast<size_t>(pmcf->history_seconds);
   cfg.history_minutes = static_cast<size_t>(pmcf->history_minutes) / 60;
+  cfg.stats_top = pmcf->stats_top;
+  cfg.max_strings = pmcf->max_strings;
+  if (pmcf->catalog != nullptr) cfg.catalog = *pmcf->catalog;
   return cfg;
 }
 

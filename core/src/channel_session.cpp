@@ -51,6 +51,10 @@ std::string_view track_error_reason(TrackError e) {
       return "presence not found";
     case TrackError::invalid_argument:
       return "invalid presence";
+    case TrackError::strings_full:
+      return "too many distinct pages and products on the server";
+    case TrackError::not_in_catalog:
+      return "product or size not in the catalogue";
     case TrackError::none:
       break;
   }

@@ -136,16 +136,24 @@ std::string encode_presence_diff(const std::vector<Change>& changes) {
 }
 
 std::string encode_stats(const StatsSnapshot& stats, std::int64_t ts_ms) {
-  // Constant size in the number of shoppers and once per tick: a JSON tree
-  // here merges a product's sizes into one object whatever their order.
+  // Bounded by the tracker's cut and once per tick: a JSON tree here merges a
+  // product's sizes into one object whatever their order.
   json pages = json::object();
   for (const auto& [page, count] : stats.pages) pages[page] = count;
   json carts = json::object();
   for (const auto& [product, size, qty] : stats.carts) carts[product][size] = qty;
-  return json{{"shoppers", stats.shoppers}, {"connections", stats.connections},
-              {"pages", std::move(pages)},  {"carts", std::move(carts)},
-              {"nodes", stats.nodes},       {"ts", ts_ms}}
-      .dump();
+  json out{{"shoppers", stats.shoppers}, {"connections", stats.connections},
+           {"pages", std::move(pages)},  {"carts", std::move(carts)},
+           {"nodes", stats.nodes},       {"ts", ts_ms}};
+  // Only when the cut left something out, so a small store's stats are unchanged.
+  if (stats.pages_other.pages != 0) {
+    out["pages_other"] = {{"pages", stats.pages_other.pages},
+                          {"connections", stats.pages_other.connections}};
+  }
+  if (stats.carts_other.products != 0 || stats.carts_other.qty != 0) {
+    out["carts_other"] = {{"products", stats.carts_other.products}, {"qty", stats.carts_other.qty}};
+  }
+  return out.dump();
 }
 
 }  // namespace presence

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "hash.hpp"
 #include "tracker_lock.hpp"
@@ -22,24 +23,27 @@ std::string_view bytes_of(const char* p, std::size_t n) {
 }
 }  // namespace
 
+// The tables' hashes, keyed by the region's secret; the topic and kind are
+// mixed in after, so one string of two kinds lands in two buckets.
 std::uint32_t PresenceStore::intern_hash(Offset topic, InternKind kind,
                                          std::string_view bytes) noexcept {
   return static_cast<std::uint32_t>(
-      hash_bytes(bytes, (std::uint64_t{topic} << 8) | static_cast<std::uint8_t>(kind)));
+      mix64(keyed_hash(bytes, h_.hash_key) ^
+            ((std::uint64_t{topic} << 8) | static_cast<std::uint8_t>(kind))));
 }
 
 std::uint32_t PresenceStore::key_hash(Offset topic, std::string_view key) noexcept {
-  return static_cast<std::uint32_t>(hash_bytes(key, std::uint64_t{topic} << 8));
+  return static_cast<std::uint32_t>(
+      mix64(keyed_hash(key, h_.hash_key) ^ (std::uint64_t{topic} << 8)));
 }
 
-namespace {
-std::uint32_t topic_hash(std::string_view name) {
-  return static_cast<std::uint32_t>(hash_bytes(name, 0x746f706963ull));
+std::uint32_t PresenceStore::topic_hash(std::string_view name) noexcept {
+  return static_cast<std::uint32_t>(keyed_hash(name, h_.hash_key));
 }
-std::uint64_t lineage_hash(std::uint16_t replica, std::uint64_t lineage) {
-  return mix64(lineage ^ (std::uint64_t{replica} << 48) ^ 0x6c696e65ull);
+
+std::uint64_t PresenceStore::lineage_hash(std::uint16_t replica, std::uint64_t lineage) noexcept {
+  return keyed_hash(lineage ^ (std::uint64_t{replica} << 48), h_.hash_key);
 }
-}  // namespace
 
 Offset PresenceStore::find_topic(std::string_view name) noexcept {
   for (Offset t = h_.topic_buckets[topic_hash(name) % kTopicBuckets]; t != 0;
@@ -201,6 +205,8 @@ void PresenceStore::link_intern(Offset off) noexcept {
   rec.list_next = head;
   if (head != 0) at<InternRecord>(head).list_prev = off;
   head = off;
+  ++topic.strings;
+  topic.string_bytes += rec.len;
 }
 
 Offset PresenceStore::acquire_intern(Offset topic, InternKind kind, std::string_view bytes,
@@ -215,8 +221,13 @@ Offset PresenceStore::acquire_intern(Offset topic, InternKind kind, std::string_
       return r;
     }
   }
+  if (h_.strings >= string_limit_) {
+    string_refusal_ = TrackError::strings_full;
+    return 0;
+  }
   const Offset r = allocate(sizeof(InternRecord) + bytes.size(), BlockKind::interned, room);
   if (r == 0) return 0;
+  ++h_.strings;
   auto& rec = at<InternRecord>(r);
   rec.topic = topic;
   rec.refs = 1;
@@ -245,8 +256,11 @@ void PresenceStore::release_intern(Offset off) noexcept {
     head = rec.list_next;
   }
   if (rec.list_next != 0) at<InternRecord>(rec.list_next).list_prev = rec.list_prev;
+  --topic.strings;
+  topic.string_bytes -= rec.len;
   const Offset topic_off = rec.topic;
   arena_.release(off);
+  --h_.strings;
   --topic.refs;
   drop_topic_if_unused(topic_off);
 }
@@ -435,6 +449,8 @@ TrackError PresenceStore::insert(std::string_view topic, std::string_view key, c
   --at<TopicRecord>(t).refs;
   if (meta_off == 0) {
     release_parts(t, k, page, items, acquired);
+    if (string_refusal_ != TrackError::none)
+      error = std::exchange(string_refusal_, TrackError::none);
     return error;
   }
   write_meta(meta_off, k, page, items, acquired, fields);
@@ -475,6 +491,7 @@ TrackError PresenceStore::replace(Offset old, const CartMeta& meta, const NewMet
   Offset page = 0;
   if (!acquire_strings(t, meta, Room::use_reserve, &page, items, &acquired)) {
     release_parts(t, 0, page, items, acquired);
+    if (string_refusal_ != TrackError::none) return std::exchange(string_refusal_, TrackError::none);
     return TrackError::region_full;
   }
   const Offset old_page = m.page;

@@ -116,6 +116,12 @@ class PresenceStore {
 
   std::uint32_t intern_hash(Offset topic, InternKind kind, std::string_view bytes) noexcept;
   std::uint32_t key_hash(Offset topic, std::string_view key) noexcept;
+  std::uint32_t topic_hash(std::string_view name) noexcept;
+  std::uint64_t lineage_hash(std::uint16_t replica, std::uint64_t lineage) noexcept;
+
+  // Inserts of this store refuse a new string once the region holds `max`
+  // (local metas; a peer's are bounded by its own cap).
+  void limit_strings(std::uint64_t max) noexcept { string_limit_ = max; }
 
  private:
   Offset allocate(std::size_t bytes, BlockKind kind, Room room) noexcept;
@@ -143,6 +149,8 @@ class PresenceStore {
   Header& h_;
   Arena arena_;
   ChangeLog log_;
+  std::uint64_t string_limit_ = UINT64_MAX;
+  TrackError string_refusal_ = TrackError::none;
 };
 
 template <class Sink>

@@ -8,9 +8,11 @@
 #include <cstring>
 
 #include "meta_bounds.hpp"
+#include "presence/catalog.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence_store.hpp"
+#include "sodium_ready.hpp"
 #include "tracker_lock.hpp"
 
 namespace presence {
@@ -69,7 +71,9 @@ bool plan_layout(std::size_t size, const TrackerConfig& cfg, Layout* out) {
   if (size < at + shm::kMinArenaBytes) return false;
   const std::size_t presences = (size - at) / shm::kEstimatedBytesPerPresence;
   l.key_count = static_cast<std::uint32_t>(pow2_at_least(presences));
-  l.intern_count = static_cast<std::uint32_t>(pow2_at_least(presences / 16));
+  // One string slot per four presences: room for the distinct pages and
+  // product-size pairs of a large store at load factor <= 1 (the default cap).
+  l.intern_count = static_cast<std::uint32_t>(pow2_at_least(presences / 4));
   l.key_buckets = at;
   at = align_up(at + std::size_t{l.key_count} * sizeof(Offset));
   l.lineage_buckets = at;
@@ -94,6 +98,7 @@ void format_region(std::byte* base, std::size_t size, const TrackerConfig& cfg, 
   h.lineage_mask = l.key_count - 1;
   h.intern_buckets = static_cast<Offset>(l.intern_buckets);
   h.intern_mask = l.intern_count - 1;
+  randombytes_buf(h.hash_key.data(), h.hash_key.size());
   shm::Arena::format(h.arena, static_cast<Offset>(l.arena), static_cast<Offset>(l.arena_end));
   shm::ChangeLog::format(h.log, static_cast<Offset>(l.log_index), l.index_slots,
                          static_cast<Offset>(l.log_ring),
@@ -230,11 +235,17 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
     fail(error,
          "history size out of range (1 minute to 6 hours of seconds, 1 hour to 7 days of "
          "minutes)");
+  } else if (cfg.stats_top < 1 || cfg.stats_top > kMaxStatsTop) {
+    fail(error, "stats entries out of range (1 to 1000)");
+  } else if (cfg.max_strings > kMaxStringsLimit) {
+    fail(error, "string cap out of range (at most 16777216)");
+  } else if (!jwt::detail::sodium_ready()) {
+    fail(error, "libsodium failed to initialise (no random source for the hash key)");
   } else if (!plan_layout(size, cfg, &l)) {
     fail(error, "region too small for the change log, the history and the tables");
   } else if (fresh) {
     format_region(base, size, cfg, l);
-    return Tracker(base, lock);
+    return Tracker(base, lock, cfg);
   } else {
     const auto& h = *reinterpret_cast<const shm::Header*>(base);
     if (h.magic != shm::kRegionMagic) {
@@ -248,11 +259,19 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
     } else if (h.log.ring_bytes != cfg.change_log_bytes) {
       fail(error, "change log size differs from the one the region was formatted with");
     } else {
-      return Tracker(base, lock);
+      return Tracker(base, lock, cfg);
     }
   }
   return std::nullopt;
 }
+
+Tracker::Tracker(std::byte* base, LockOps lock, const TrackerConfig& cfg)
+    : base_(base),
+      lock_(lock),
+      stats_top_(cfg.stats_top),
+      max_strings_(cfg.max_strings != 0 ? cfg.max_strings
+                                        : header().intern_mask + std::uint64_t{1}),
+      catalog_(cfg.catalog) {}
 
 shm::Header& Tracker::header() const noexcept {
   return *reinterpret_cast<shm::Header*>(base_);
@@ -262,6 +281,9 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
                            Owner owner, std::int64_t now_ms) {
   if (!shm::within_bounds(topic, key) || owner.pid == 0 || !shm::within_bounds(meta)) {
     return TrackResult{TrackError::invalid_argument, {}, {}};
+  }
+  if (catalog_ != nullptr && !catalog_->allows(meta)) {
+    return TrackResult{TrackError::not_in_catalog, {}, {}};
   }
   std::uint64_t tag = 0;
   std::uint64_t clock = 0;
@@ -280,10 +302,12 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
     const PresenceStore::NewMeta fields{
         shm::kLocalReplica, slot, owner.conn, clock, 0, clock, now_ms, now_ms};
     Offset m = 0;
+    s.limit_strings(max_strings_);
     const TrackError err = s.insert(topic, key, meta, fields, true, false, &m);
     if (err != TrackError::none) {
       if (h.owners[slot - 1u].metas == 0) h.owners[slot - 1u] = shm::OwnerSlot{};
       if (err == TrackError::region_full) ++h.track_failures_full;
+      if (err == TrackError::strings_full) ++h.track_failures_strings;
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
@@ -297,6 +321,9 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
 
 TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_t now_ms) {
   if (!shm::within_bounds(meta)) return TrackResult{TrackError::invalid_argument, {}, {}};
+  if (catalog_ != nullptr && !catalog_->allows(meta)) {
+    return TrackResult{TrackError::not_in_catalog, {}, {}};
+  }
   std::uint64_t tag = 0;
   std::uint64_t clock = 0;
   MetaHandle fresh;
@@ -324,9 +351,11 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
     before.count = m.item_count;
     std::copy_n(m.items(), before.count, before.items.begin());
     Offset next = 0;
+    s.limit_strings(max_strings_);
     const TrackError err = s.replace(old, meta, fields, &next);
     if (err != TrackError::none) {
       if (err == TrackError::region_full) ++h.track_failures_full;
+      if (err == TrackError::strings_full) ++h.track_failures_strings;
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
@@ -408,7 +437,10 @@ TrackerUsage Tracker::usage() {
                       h.metas,
                       h.keys,
                       h.track_failures_full,
-                      h.repairs};
+                      h.repairs,
+                      h.strings,
+                      max_strings_,
+                      h.track_failures_strings};
 }
 
 }  // namespace presence

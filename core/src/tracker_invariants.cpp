@@ -17,6 +17,7 @@ bool Tracker::check_invariants(std::string* why) {
   auto& h = s.header();
   std::ostringstream err;
   std::map<Offset, std::uint64_t> connections, shoppers, listing, page_counts, item_counts;
+  std::map<Offset, std::uint64_t> topic_strings, topic_string_bytes;
   std::map<Offset, Offset> cart;  // key -> most recent visible meta
   std::map<Offset, std::uint64_t> key_visible, key_metas, owner_metas;
   std::uint64_t metas = 0;
@@ -50,6 +51,7 @@ bool Tracker::check_invariants(std::string* why) {
   if (metas != h.metas) err << "meta count " << h.metas << " != " << metas << "; ";
   if (used != h.arena.allocated_bytes) err << "allocated bytes differ; ";
   std::uint64_t keys = 0;
+  std::uint64_t strings = 0;
   s.arena().walk([&](Offset off, shm::BlockHeader& block) {
     if (block.kind == shm::BlockKind::topic) {
       auto& t = s.at<shm::TopicRecord>(off);
@@ -64,12 +66,23 @@ bool Tracker::check_invariants(std::string* why) {
       if (s.cart_of(k) != cart[off]) err << "cart choice differs; ";
     } else if (block.kind == shm::BlockKind::interned) {
       auto& i = s.at<shm::InternRecord>(off);
+      ++strings;
+      ++topic_strings[i.topic];
+      topic_string_bytes[i.topic] += i.len;
       const auto expected = i.kind == shm::InternKind::page ? page_counts[off] : item_counts[off];
       if (i.count != expected) err << "interned count differs; ";
       if (i.refs == 0) err << "unreferenced string kept; ";
     }
   });
   if (keys != h.keys) err << "key count differs; ";
+  if (strings != h.strings) err << "string count differs; ";
+  s.arena().walk([&](Offset off, shm::BlockHeader& block) {
+    if (block.kind != shm::BlockKind::topic) return;
+    auto& t = s.at<shm::TopicRecord>(off);
+    if (t.strings != topic_strings[off] || t.string_bytes != topic_string_bytes[off]) {
+      err << "topic string totals differ; ";
+    }
+  });
   for (std::size_t i = 0; i < kMaxOwnerPids; ++i) {
     if (h.owners[i].metas != owner_metas[static_cast<Offset>(i + 1)])
       err << "owner count differs; ";

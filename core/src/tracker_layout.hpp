@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "hash.hpp"
 #include "presence/crdt.hpp"
 #include "presence/history.hpp"
 #include "presence/shm_region.hpp"
@@ -17,7 +18,8 @@
 namespace presence::shm {
 
 inline constexpr std::uint64_t kRegionMagic = 0x5345524e50584e47ull;  // "GNXPNRES"
-// 2: activity totals and the history rings.
+// 2: activity totals, the history rings, owners known by pid and start time,
+// a keyed string hash and the string cap.
 inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kTopicBuckets = 64;
 // Sizing guess used to dimension the hash tables from the region size.
@@ -81,7 +83,8 @@ struct TopicRecord {
   Offset key_head;
   Offset page_head;
   Offset item_head;
-  std::uint32_t reserved;
+  std::uint32_t strings;       // interned strings of the topic (pages and items)
+  std::uint64_t string_bytes;  // their bytes: the stats copy is sized without a walk
   std::uint64_t shoppers;
   std::uint64_t connections;
   std::uint64_t listing_bytes;  // serialized size of its visible metas
@@ -168,6 +171,9 @@ struct Header {
   std::uint32_t lineage_mask;
   Offset intern_buckets;
   std::uint32_t intern_mask;
+  HashKey hash_key;       // random per region, so bucket chains cannot be aimed at
+  std::uint64_t strings;  // interned strings held (pages, product-size pairs)
+  std::uint64_t track_failures_strings;
   std::array<Offset, kTopicBuckets> topic_buckets;
   ArenaState arena;
   ChangeLogState log;

@@ -1,12 +1,15 @@
 // Reads of the tracker: listings, single metas, the change stream and the
 // aggregates, each copied out under the lock and decoded after it.
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "change_record.hpp"
+#include "hash.hpp"
 #include "locked_copy.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence/tracker.hpp"
+#include "sodium_ready.hpp"
 
 namespace presence {
 
@@ -197,6 +200,109 @@ void visit_stats(PresenceStore& s, std::string_view topic, Visit&& visit) {
   }
 }
 
+// The stats' cut, made after the lock: the copied strings are ranked busiest
+// first (ties by text, so the cut does not depend on the order the region
+// lists them in) with nth_element, linear in the strings copied.
+struct Counted {
+  std::uint64_t count;
+  std::string_view text;
+};
+struct CountedItem {
+  std::uint64_t count;
+  std::string_view size;
+  std::string_view product;
+  std::uint32_t next;  // the next item of the same product + 1, 0 at the end
+};
+struct ProductTotal {
+  std::uint64_t count;
+  std::string_view text;
+  std::uint32_t first;  // its first item + 1
+};
+struct StatsScratch {
+  std::vector<Counted> pages;
+  std::vector<CountedItem> items;
+  std::vector<ProductTotal> products;
+  std::vector<Counted> sizes;
+  std::vector<std::uint32_t> product_slots;  // open addressing: product index + 1, 0 free
+};
+
+// Products are grouped by a hash shoppers cannot aim (they name the
+// products): SipHash under a key of this process.
+const shm::HashKey& grouping_key() {
+  static const shm::HashKey key = [] {
+    shm::HashKey k{};
+    if (jwt::detail::sodium_ready()) randombytes_buf(k.data(), k.size());
+    return k;
+  }();
+  return key;
+}
+
+template <class T>
+bool busier(const T& a, const T& b) {
+  return a.count != b.count ? a.count > b.count : a.text < b.text;
+}
+
+// Moves the `keep` busiest of `all` to its front; returns the count of the rest.
+template <class T>
+std::uint64_t keep_busiest(std::vector<T>& all, std::size_t keep) {
+  if (all.size() <= keep) return 0;
+  std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
+                   busier<T>);
+  std::uint64_t rest = 0;
+  for (std::size_t i = keep; i < all.size(); ++i) rest += all[i].count;
+  return rest;
+}
+
+void select_pages(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
+  auto& pages = scratch.pages;
+  const std::size_t keep = std::min(top, pages.size());
+  out.pages_other.connections = keep_busiest(pages, keep);
+  out.pages_other.pages = pages.size() - keep;
+  out.pages.reserve(keep);
+  for (std::size_t i = 0; i < keep; ++i) out.pages.emplace_back(pages[i].text, pages[i].count);
+}
+
+// Products ranked by their shoes over all sizes; a shown product shows its
+// busiest kStatsSizesPerProduct sizes.
+void select_carts(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
+  auto& items = scratch.items;
+  auto& products = scratch.products;
+  auto& slots = scratch.product_slots;
+  products.clear();
+  // At most half full: linear probing then averages under two probes.
+  const std::size_t mask = std::bit_ceil(std::max<std::size_t>(16, items.size() * 2)) - 1;
+  slots.assign(mask + 1, 0);
+  const shm::HashKey& key = grouping_key();
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    const std::string_view name = items[i].product;
+    std::size_t slot = shm::keyed_hash(name, key) & mask;
+    while (slots[slot] != 0 && products[slots[slot] - 1].text != name) slot = (slot + 1) & mask;
+    if (slots[slot] == 0) {
+      products.push_back({0, name, 0});
+      slots[slot] = static_cast<std::uint32_t>(products.size());
+    }
+    ProductTotal& product = products[slots[slot] - 1];
+    product.count += items[i].count;
+    items[i].next = product.first;
+    product.first = i + 1;
+  }
+  const std::size_t keep = std::min(top, products.size());
+  out.carts_other.qty = keep_busiest(products, keep);
+  out.carts_other.products = products.size() - keep;
+  auto& sizes = scratch.sizes;
+  for (std::size_t p = 0; p < keep; ++p) {
+    sizes.clear();
+    for (std::uint32_t i = products[p].first; i != 0; i = items[i - 1].next) {
+      sizes.push_back({items[i - 1].count, items[i - 1].size});
+    }
+    const std::size_t shown = std::min(kStatsSizesPerProduct, sizes.size());
+    out.carts_other.qty += keep_busiest(sizes, shown);
+    for (std::size_t i = 0; i < shown; ++i) {
+      out.carts.emplace_back(products[p].text, sizes[i].text, sizes[i].count);
+    }
+  }
+}
+
 }  // namespace
 
 StatsSnapshot Tracker::stats(std::string_view topic) {
@@ -204,11 +310,13 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
   const std::size_t bytes = shm::copy_locked(
       base_, lock_, buf,
       [&](PresenceStore& s) {
+        // From the topic's totals: one walk of its strings under the lock, not two.
         std::size_t need = sizeof(StatsHead);
-        visit_stats(s, topic,
-                    [&](shm::InternKind, std::uint64_t, std::uint8_t, const char*,
-                        std::size_t len) { need += sizeof(StatsString) + len; });
-        return need;
+        if (const Offset t = s.find_topic(topic); t != 0) {
+          const auto& rec = s.at<shm::TopicRecord>(t);
+          need += rec.strings * sizeof(StatsString) + rec.string_bytes;
+        }
+        return need + s.header().replicas.size() * (sizeof(StatsString) + kMaxNodeNameBytes);
       },
       [&](PresenceStore& s, std::byte* dst) {
         StatsHead head{};
@@ -244,16 +352,20 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
     return text;
   };
   StatsString str;
+  thread_local StatsScratch scratch;
+  scratch.pages.clear();
   for (std::uint32_t i = 0; i < head.pages; ++i) {
     const auto text = next(str);
-    out.pages.emplace_back(std::string(text), str.count);
+    scratch.pages.push_back({str.count, text});
   }
+  scratch.items.clear();
   for (std::uint32_t i = 0; i < head.items; ++i) {
     const auto text = next(str);
-    out.carts.emplace_back(std::string(text.substr(0, str.split)),
-                           std::string(text.substr(str.split)), str.count);
+    scratch.items.push_back({str.count, text.substr(str.split), text.substr(0, str.split), 0});
   }
   for (std::uint32_t i = 0; i < head.nodes; ++i) out.nodes.emplace_back(next(str));
+  select_pages(scratch, stats_top_, out);
+  select_carts(scratch, stats_top_, out);
   std::sort(out.pages.begin(), out.pages.end());
   std::sort(out.carts.begin(), out.carts.end());
   std::sort(out.nodes.begin(), out.nodes.end());

@@ -107,6 +107,7 @@ void repair_region(std::byte* base) noexcept {
   for (auto& o : h.owners) o.head = 0, o.metas = 0;
   h.metas = 0;
   h.keys = 0;
+  h.strings = 0;
   arena.reset_free_lists();
 
   // Derived fields of the shared records are cleared; unfinished metas dropped.
@@ -116,6 +117,8 @@ void repair_region(std::byte* base) noexcept {
         auto& t = s.at<TopicRecord>(off);
         t.refs = 0;
         t.key_head = t.page_head = t.item_head = 0;
+        t.strings = 0;
+        t.string_bytes = 0;
         t.shoppers = t.connections = t.listing_bytes = 0;
         break;
       }
@@ -177,6 +180,7 @@ void repair_region(std::byte* base) noexcept {
       arena.adopt_live(off);
     } else if (block.kind == BlockKind::interned) {
       s.link_intern(off);
+      ++h.strings;
       arena.adopt_live(off);
     }
   });

@@ -9,7 +9,7 @@ import { RecentCarts } from "./recent_carts.js";
 import { formatCount, renderCarts, renderMoving, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
 import { Timeline } from "./timeline.js";
 import { TimelineChart } from "./timeline_chart.js";
-import { cartsView, pagesView } from "./views.js";
+import { MAX_SIZE_COLUMNS, TOP_PAGES, TOP_PRODUCTS, cartsView, pagesView } from "./views.js";
 
 // How often "updated … s ago" moves on its own.
 const CLOCK_TICK_MS = 1000;
@@ -91,14 +91,14 @@ const countOf = (value) => (Number.isFinite(value) && value > 0 ? value : 0);
 
 function drawStats(stats) {
   const nodes = Array.isArray(stats.nodes) ? stats.nodes.map(String) : [];
-  const carts = cartsView(stats.carts);
+  const carts = cartsView(stats.carts, TOP_PRODUCTS, MAX_SIZE_COLUMNS, stats.carts_other);
   view.shoppers.textContent = formatCount(countOf(stats.shoppers));
   view.connections.textContent = formatCount(countOf(stats.connections));
   view.shoes.textContent = formatCount(carts.total);
   view.nodeCount.textContent = formatCount(nodes.length);
   view.nodeNames.textContent = nodes.join(", ");
   view.nodeNames.title = nodes.join(", ");
-  renderPages(view.pages, pagesView(stats.pages));
+  renderPages(view.pages, pagesView(stats.pages, TOP_PAGES, stats.pages_other));
   renderSizeBars(view.sizeBars, carts);
   renderCarts(view.carts, carts);
   renderMoving(view.moving, moving.top());

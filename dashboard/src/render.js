@@ -92,6 +92,9 @@ export function renderCarts(table, view) {
   const body = view.rows.map((row) => cartRow(row.product, row, view, { product: row.product }));
   if (view.otherRow.products > 0) {
     body.push(cartRow(`${formatCount(view.otherRow.products)} other products`, view.otherRow, view, { other: "products" }, "other"));
+  } else if (view.otherRow.total > 0) {
+    // Only sizes the server left out of shown products: their shoes, sizes unknown.
+    body.push(cartRow("Other sizes", view.otherRow, view, { other: "products" }, "other"));
   }
   const columns = view.sizes.length + (view.otherSizes > 0 ? 3 : 2);
   if (body.length === 0) body.push(emptyRow(columns, "No shoes in carts"));

@@ -63,18 +63,28 @@ function* countEntries(object) {
   for (const key in object) yield [key, countOf(object[key])];
 }
 
-// Shoppers by page: the top pages and the rest summed.
-export function pagesView(pages, limit = TOP_PAGES) {
+// Shoppers by page: the top pages and the rest summed, with the pages the
+// server already left out of its stats (`pages_other`) among the rest.
+export function pagesView(pages, limit = TOP_PAGES, serverOther = undefined) {
   const { top, otherKeys, otherSum, total } = topEntries(countEntries(pages || {}), limit);
   const max = top.length ? top[0][1] : 0;
-  return { rows: top.map(([page, count]) => ({ page, count })), otherKeys, otherSum, total, max };
+  const leftOut = countOf(serverOther && serverOther.connections);
+  return {
+    rows: top.map(([page, count]) => ({ page, count })),
+    otherKeys: otherKeys + countOf(serverOther && serverOther.pages),
+    otherSum: otherSum + leftOut,
+    total: total + leftOut,
+    max,
+  };
 }
 
 // Shoes in active carts: the top products by shoes, each with its count per
 // size; the sizes with the most shoes as columns in size order, the rest of
 // the sizes summed in an "other" column and the rest of the products in an
-// "other" row. sizeTotals covers every product, shown or not.
-export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SIZE_COLUMNS) {
+// "other" row. sizeTotals covers every product, shown or not. The shoes the
+// server left out of its stats (`carts_other`, sizes unknown) count in the
+// other row's total and in the grand total only.
+export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SIZE_COLUMNS, serverOther = undefined) {
   const productTotals = new Map();
   const sizeTotals = new Map();
   for (const product in carts || {}) {
@@ -116,6 +126,9 @@ export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SI
       if (!shown.has(product)) otherRow.other += addCells(carts[product], otherRow.cells);
     }
   }
+  const leftOut = countOf(serverOther && serverOther.qty);
+  otherRow.products += countOf(serverOther && serverOther.products);
+  otherRow.total += leftOut;
   return {
     sizes,
     rows,
@@ -123,6 +136,6 @@ export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SI
     otherSizes: sizePick.otherKeys,
     sizeTotals: sizes.map((size) => sizeTotals.get(size)),
     otherSizesTotal: sizePick.otherSum,
-    total: productPick.total,
+    total: productPick.total + leftOut,
   };
 }

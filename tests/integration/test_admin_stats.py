@@ -1,8 +1,10 @@
 """The admin topic `admin:stats` (CONTRACT section 3): pushed after the join
 reply and then on every change, at most once per broadcast interval, with
 shoppers, connections, pages, carts and nodes exactly as the contract
-defines them."""
+defines them, and bounded in bytes whatever shoppers send."""
 
+import json
+import random
 import time
 
 import pytest
@@ -16,6 +18,7 @@ from helpers import (
     Shopper,
     expected_stats,
 )
+from wsclient import OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
 
 BROADCAST_INTERVAL_MS = 100  # presence_broadcast_interval in nginx.conf.example
 
@@ -174,3 +177,115 @@ def test_stats_are_pushed_at_most_once_per_interval(nginx, stats_view):
     # A timer may fire a little early or late; a gap well under the interval
     # means two pushes in one interval.
     assert all(gap >= BROADCAST_INTERVAL_MS * 0.8 for gap in gaps), gaps
+
+
+# presence_stats_top's default: entries of `pages` and of `carts`.
+STATS_TOP = 50
+# The contract's bounds on a presence (CONTRACT.md section 3).
+MAX_PAGE_BYTES = 256
+MAX_PRODUCT_BYTES = 64
+MAX_SIZE_BYTES = 16
+MAX_ITEMS = 100
+# What one stats push may weigh with the default cut, whatever shoppers send
+# in ASCII: 50 pages of 256 bytes (~13 KB) and 50 products of 64 bytes with
+# a 16-byte size (~5 KB), plus the counters.
+STATS_PUSH_BOUND = 24 * 1024
+
+
+def padded(text, size):
+    return text + "-" * (size - len(text))
+
+
+def stats_frames(client, until, timeout=60):
+    """Reads the admin socket's raw frames until `until(payload)` holds for a
+    stats push; returns [(bytes on the wire, payload)] of every stats push."""
+    pushes = []
+    fragments = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = client.ws.recv_frame(max(deadline - time.monotonic(), 0))
+        if frame is None:
+            break
+        if frame.opcode == OP_PING:
+            client.ws.send_frame(OP_PONG, frame.payload)
+            continue
+        if frame.opcode not in (OP_TEXT, OP_CONTINUATION):
+            continue
+        fragments += frame.payload
+        if not frame.fin:
+            continue
+        text, fragments = fragments, b""
+        message = json.loads(text)
+        if message[3] == "stats":
+            pushes.append((len(text), message[4]))
+            if until(message[4]):
+                return pushes
+        if time.monotonic() - client.last_sent > 5:
+            client.push("phoenix", "heartbeat")
+    raise AssertionError(f"no stats push matched within {timeout}s; last: {pushes[-1][1] if pushes else None}")
+
+
+def test_shoppers_cannot_grow_the_stats_push(nginx_factory):
+    """The attack of the issue: 1,000 sockets, each on a page of its own and
+    with 100 products of its own (every string at its longest). The admin's
+    stats push stays under STATS_PUSH_BOUND, holds the busiest 50 pages and
+    products, and every total and other-bucket is exact."""
+    # Room for the attack's 101,000 strings whatever the zone's default cap.
+    nginx = nginx_factory(extra_http="presence_max_strings 262144;")
+    rng = random.Random(10)
+    sockets = 1000
+    crowd = []
+    page_of = {}
+    qty_of = {}
+    for n in range(sockets):
+        page = padded(f"/attack/{n}", MAX_PAGE_BYTES)
+        items = []
+        for i in range(MAX_ITEMS):
+            product = padded(f"p{n}-{i}", MAX_PRODUCT_BYTES)
+            qty = rng.randint(1, 99)
+            items.append(item(product, padded("10", MAX_SIZE_BYTES), qty))
+            qty_of[product] = qty
+        page_of[f"cart-{n}"] = page
+        crowd.append(Shopper(nginx, f"cart-{n}", {"page": page, "items": items}))
+
+    admin = PhoenixClient.connect(nginx, nginx.keys.admin_token(), ADMIN_PATH)
+    status, _, _ = admin.join("admin:stats")
+    assert status == "ok"
+    pushes = stats_frames(admin, lambda p: p["connections"] == sockets)
+    size, stats = pushes[-1]
+    assert size < STATS_PUSH_BOUND, f"stats push of {size} bytes"
+
+    assert stats["shoppers"] == sockets and stats["connections"] == sockets
+    # Every page holds one connection: the first 50 by name are kept.
+    pages = sorted(page_of.values())
+    assert stats["pages"] == {page: 1 for page in pages[:STATS_TOP]}
+    assert stats["pages_other"] == {"pages": sockets - STATS_TOP, "connections": sockets - STATS_TOP}
+    # Products by shoes, ties by name.
+    ranked = sorted(qty_of.items(), key=lambda kv: (-kv[1], kv[0]))
+    size_10 = padded("10", MAX_SIZE_BYTES)
+    assert stats["carts"] == {product: {size_10: qty} for product, qty in ranked[:STATS_TOP]}
+    assert stats["carts_other"] == {
+        "products": len(ranked) - STATS_TOP,
+        "qty": sum(qty for _, qty in ranked[STATS_TOP:]),
+    }
+    admin.close()
+
+
+def test_stats_top_is_configurable_and_other_buckets_follow_changes(nginx_factory):
+    server = nginx_factory(overrides={"presence_stats_top": "2"})
+    view = AdminView(server, topics=("admin:stats",))
+    crowd = Crowd(server)
+    crowd.join("cart-a", {"page": "/a", "items": [item("air-max-90", "10", 3), item("samba", "9", 1)]})
+    crowd.join("cart-b", {"page": "/a", "items": [item("pegasus", "8", 2)]})
+    leaving = Shopper(server, "cart-c", {"page": "/c", "items": [item("blazer", "7", 1)]})
+    crowd.join("cart-d", {"page": "/b"})
+    view.wait_until(lambda v: v.stats and v.stats["connections"] == 4, what="four connections")
+    assert view.stats["pages"] == {"/a": 2, "/b": 1}
+    assert view.stats["pages_other"] == {"pages": 1, "connections": 1}
+    assert view.stats["carts"] == {"air-max-90": {"10": 3}, "pegasus": {"8": 2}}
+    assert view.stats["carts_other"] == {"products": 2, "qty": 2}
+    leaving.close()
+    view.wait_until(lambda v: v.stats["connections"] == 3, what="cart-c gone")
+    assert view.stats["carts_other"] == {"products": 1, "qty": 1}
+    assert "pages_other" not in view.stats, view.stats
+    view.close()

@@ -56,6 +56,8 @@ class Tracker {
   std::vector<PresenceEntry> get_by_key(std::string_view topic, std::string_view key);
   // Lock-free; changes whenever an aggregate (or the set of counted replicas) changes.
   std::uint64_t stats_version() const noexcept;
+  // The aggregates of `topic`: the busiest stats_top pages and products (at
+  // most kStatsSizesPerProduct sizes each), what is left out summed exactly.
   StatsSnapshot stats(std::string_view topic);
   TrackerUsage usage();
 
@@ -95,11 +97,15 @@ class Tracker {
   bool check_invariants(std::string* why);
 
  private:
-  Tracker(std::byte* base, LockOps lock) : base_(base), lock_(lock) {}
+  Tracker(std::byte* base, LockOps lock, const TrackerConfig& cfg);
   shm::Header& header() const noexcept;
 
   std::byte* base_;
   LockOps lock_;
+  // Process-local policy: each configuration holds its own handle to the region.
+  std::size_t stats_top_;
+  std::uint64_t max_strings_;
+  std::shared_ptr<const Catalog> catalog_;
 };
 
 }  // namespace presence

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -44,7 +45,18 @@ struct MetaHandle {
   bool operator==(const MetaHandle&) const = default;
 };
 
-enum class TrackError { none, region_full, key_full, not_found, invalid_argument };
+// strings_full: the meta brings a page or (product, size) the zone does not hold
+// yet, and the zone holds its cap of distinct strings; not_in_catalog: an item
+// names a product or size the configured catalogue does not list.
+enum class TrackError {
+  none,
+  region_full,
+  key_full,
+  not_found,
+  invalid_argument,
+  strings_full,
+  not_in_catalog
+};
 
 struct TrackResult {
   TrackError error;
@@ -57,6 +69,20 @@ inline constexpr std::size_t kMinChangeLogBytes = 64 * 1024;
 inline constexpr std::size_t kMinTombstoneLogEntries = 64;
 inline constexpr std::size_t kDefaultTombstoneLogEntries = 16384;
 
+// The stats' `pages` and `carts` hold at most this many entries each by
+// default, and at most kMaxStatsTop whatever the configuration: what an
+// admin's stats push weighs does not depend on what shoppers send.
+inline constexpr std::size_t kDefaultStatsTop = 50;
+inline constexpr std::size_t kMaxStatsTop = 1000;
+// Sizes shown per product in the stats (a shoe store's size run fits); the
+// shoes of a shown product's other sizes are counted in carts_other.qty.
+inline constexpr std::size_t kStatsSizesPerProduct = 32;
+// Distinct strings (pages, product and size pairs) a zone may be configured to
+// hold at once; by default as many as its string table has slots.
+inline constexpr std::size_t kMaxStringsLimit = std::size_t{1} << 24;
+
+class Catalog;
+
 struct TrackerConfig {
   std::string node_name;
   std::uint64_t generation;
@@ -66,6 +92,12 @@ struct TrackerConfig {
   // Samples kept by the timeline: one a second, one a minute (history.hpp bounds).
   std::size_t history_seconds = kDefaultHistorySeconds;
   std::size_t history_minutes = kDefaultHistoryMinutes;
+  // Entries of the stats' pages and carts (1 to kMaxStatsTop).
+  std::size_t stats_top = kDefaultStatsTop;
+  // Cap on the distinct strings local metas may bring; 0: the string table's slots.
+  std::size_t max_strings = 0;
+  // Products and sizes local metas may name; null: any.
+  std::shared_ptr<const Catalog> catalog = nullptr;
 };
 
 struct MetaView {
@@ -95,12 +127,27 @@ struct Change {
 
 enum class ChangeStatus { ok, behind /* caller must resync from a full snapshot */ };
 
+// What the busiest-first cut of the stats left out, summed exactly.
+struct PagesOther {
+  std::uint64_t pages = 0;        // distinct pages left out
+  std::uint64_t connections = 0;  // their open connections
+  bool operator==(const PagesOther&) const = default;
+};
+struct CartsOther {
+  std::uint64_t products = 0;  // distinct products left out
+  std::uint64_t qty = 0;       // shoes not shown: those of the products left out and of
+                               // the sizes past kStatsSizesPerProduct of a shown product
+  bool operator==(const CartsOther&) const = default;
+};
+
 struct StatsSnapshot {
   std::uint64_t shoppers = 0;
   std::uint64_t connections = 0;
   std::vector<std::pair<std::string, std::uint64_t>> pages;  // page -> open connections
   std::vector<std::tuple<std::string, std::string, std::uint64_t>> carts;  // product, size, qty
   std::vector<std::string> nodes;                                          // replicas counted (up)
+  PagesOther pages_other;
+  CartsOther carts_other;
   bool operator==(const StatsSnapshot&) const = default;
 };
 
@@ -112,6 +159,9 @@ struct TrackerUsage {
   std::uint64_t keys;
   std::uint64_t track_failures_full;
   std::uint64_t repairs;  // rebuilds after a process died inside a critical section
+  std::uint64_t strings;      // distinct pages and product-size pairs held
+  std::uint64_t max_strings;  // the cap local metas are held to
+  std::uint64_t track_failures_strings;
 };
 
 }  // namespace presence
