@@ -40,7 +40,12 @@ struct ZoneState {
   ZoneHeader* shared;
   std::optional<presence::Tracker> tracker;
 };
-static_assert(std::is_trivially_destructible_v<ZoneState>, "the cycle pool runs no destructor");
+
+// The tracker handle owns process-local state (the catalogue), so the cycle's
+// pool destroys the ZoneState it was placed in when the cycle goes.
+void destroy_zone_state(void* data) noexcept {
+  static_cast<ZoneState*>(data)->~ZoneState();
+}
 
 presence::ProcessIdentity g_self;
 
@@ -186,9 +191,10 @@ WorkerSockets* own_socket_slot() noexcept {
 }  // namespace
 
 char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept {
-  void* mem = ngx_pcalloc(cf->pool, sizeof(ZoneState));
-  if (mem == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-  auto* zone = new (mem) ZoneState{};
+  ngx_pool_cleanup_t* cleanup = ngx_pool_cleanup_add(cf->pool, sizeof(ZoneState));
+  if (cleanup == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+  auto* zone = new (cleanup->data) ZoneState{};
+  cleanup->handler = destroy_zone_state;
   zone->conf = pmcf;
   const size_t before = running_size(cf, pmcf->zone);
   if (before != pmcf->zone->shm.size) zone->previous_size = before;
