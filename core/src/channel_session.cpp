@@ -148,12 +148,12 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
 
   CartMeta meta;
   if (kind == Kind::cart) {
-    CartPayloadResult payload = parse_join_payload(msg.payload);
-    if (!payload.ok) {
-      out.push_back(error_reply(msg, payload.reason));
+    Result<CartMeta> payload = parse_join_payload(msg.payload);
+    if (!payload) {
+      out.push_back(error_reply(msg, payload.reason()));
       return;
     }
-    meta = std::move(payload.meta);
+    meta = std::move(payload).value();
   }
 
   // A second join of a joined topic replaces the first, as Phoenix does: the
@@ -198,18 +198,18 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
 
 void ChannelSession::on_update(Channel& ch, phoenix::Message& msg, Tracker& tracker,
                                std::int64_t now_ms, std::vector<std::string>& out) {
-  CartPayloadResult payload = parse_update_payload(msg.payload, ch.meta);
-  if (!payload.ok) {
-    out.push_back(error_reply(msg, payload.reason));
+  Result<CartMeta> payload = parse_update_payload(msg.payload, ch.meta);
+  if (!payload) {
+    out.push_back(error_reply(msg, payload.reason()));
     return;
   }
-  TrackResult updated = tracker.update(ch.handle, payload.meta, now_ms);
+  TrackResult updated = tracker.update(ch.handle, *payload, now_ms);
   if (updated.error != TrackError::none) {
     out.push_back(error_reply(msg, track_error_reason(updated.error)));
     return;
   }
   ch.handle = updated.handle;
-  ch.meta = std::move(payload.meta);
+  ch.meta = std::move(payload).value();
   out.push_back(ok_reply(msg));
 }
 
