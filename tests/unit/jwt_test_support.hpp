@@ -19,9 +19,10 @@ namespace presence::jwt::testing {
 
 inline constexpr std::int64_t kNow = 1764277500;  // the instant vectors.json was minted for
 
-// The test keys live next to these tests, in data/jwt/.
+// The test keys live next to these tests, in data/jwt/. Not found through
+// __FILE__: a compiler cache may make it relative to the build folder.
 inline std::string data_path(std::string_view name) {
-  return (std::filesystem::path(__FILE__).parent_path() / "data" / "jwt" / name).string();
+  return (std::filesystem::path(PRESENCE_TEST_DATA_DIR) / "jwt" / name).string();
 }
 
 inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file) {
