@@ -15,7 +15,7 @@
 #include "presence/base64url.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt::testing {
+namespace presence::test {
 
 inline constexpr std::int64_t kNow = 1764277500;  // the instant vectors.json was minted for
 
@@ -25,19 +25,19 @@ inline std::string data_path(std::string_view name) {
   return (std::filesystem::path(PRESENCE_TEST_DATA_DIR) / "jwt" / name).string();
 }
 
-inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file) {
-  Key key;
-  const std::string error = load_key_file(kid, alg, data_path(file), key);
+inline jwt::Key load_test_key(std::string_view kid, jwt::Alg alg, std::string_view file) {
+  jwt::Key key;
+  const std::string error = jwt::load_key_file(kid, alg, data_path(file), key);
   EXPECT_EQ(error, "");
   return key;
 }
 
 // header.claims.signature over the given JSON texts, signed with `key` as its alg says.
 inline std::string forge(std::string_view header_json, std::string_view claims_json,
-                         const Key& key) {
+                         const jwt::Key& key) {
   std::string input = base64url::encode(header_json) + "." + base64url::encode(claims_json);
   std::string signature;
-  if (key.alg == Alg::hs256) {
+  if (key.alg == jwt::Alg::hs256) {
     signature.resize(crypto_auth_hmacsha256_BYTES);
     crypto_auth_hmacsha256_state state;
     crypto_auth_hmacsha256_init(&state, key.secret.data(), key.secret.size());
@@ -58,12 +58,12 @@ inline std::string claims_json(std::int64_t exp, std::string_view role = "shoppe
          "}";
 }
 
-inline VerifyOptions options(std::string_view role = "shopper", std::int64_t leeway_s = 0) {
-  VerifyOptions opts;
+inline jwt::VerifyOptions options(std::string_view role = "shopper", std::int64_t leeway_s = 0) {
+  jwt::VerifyOptions opts;
   opts.now_s = kNow;
   opts.leeway_s = leeway_s;
   opts.required_role = role;
   return opts;
 }
 
-}  // namespace presence::jwt::testing
+}  // namespace presence::test

@@ -9,17 +9,18 @@
 #include "jwt_test_support.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
+
+using namespace presence::jwt;
 
 TEST(PyJwtVectors, VerifyAsMinted) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::data_path("hs256.key")), "");
-  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, testing::data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("", Alg::eddsa, testing::data_path("ed25519_public.pem")), "");
-  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, testing::data_path("ed25519_next_public.pem")),
-            "");
-  std::ifstream in(testing::data_path("vectors.json"));
+  ASSERT_EQ(ring.load_file("", Alg::hs256, test::data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, test::data_path("hs256_next.key")), "");
+  ASSERT_EQ(ring.load_file("", Alg::eddsa, test::data_path("ed25519_public.pem")), "");
+  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, test::data_path("ed25519_next_public.pem")), "");
+  std::ifstream in(test::data_path("vectors.json"));
   const nlohmann::json vectors = nlohmann::json::parse(in);
   ASSERT_GE(vectors.size(), 10u);
   std::size_t accepted = 0;
@@ -37,4 +38,4 @@ TEST(PyJwtVectors, VerifyAsMinted) {
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

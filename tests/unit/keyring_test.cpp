@@ -12,10 +12,12 @@
 #include "jwt_test_support.hpp"
 #include "presence/base64url.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
 
-using testing::data_path;
+using namespace presence::jwt;
+
+using test::data_path;
 using ::testing::HasSubstr;
 
 std::string read_data(std::string_view name) {
@@ -128,22 +130,22 @@ TEST(KeyFile, ErrorsFromTheContentsNameThePath) {
 }
 
 TEST(KeyFile, ReadsAnEd25519PublicKeyForVerificationOnly) {
-  const Key key = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key key = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
   EXPECT_FALSE(key.can_sign());
   EXPECT_NE(key.public_key, decltype(key.public_key){});
 }
 
 TEST(KeyFile, DerivesThePublicKeyFromAnEd25519PrivateKey) {
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
-  const Key priv = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key priv = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   EXPECT_TRUE(priv.can_sign());
   EXPECT_EQ(priv.signing_key.size(), kEd25519SigningKeyBytes);
   EXPECT_EQ(priv.public_key, pub.public_key);
 }
 
 TEST(KeyFile, ReadsPkcs8Version2WithAMatchingPublicKey) {
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
-  const Key other = testing::load_test_key("", Alg::eddsa, "ed25519_next_public.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key other = test::load_test_key("", Alg::eddsa, "ed25519_next_public.pem");
   auto v2 = [](std::string der, const Key& with) {
     der[1] = 0x51;  // outer length grows by the appended [1] public key
     der[4] = 0x01;  // version 1 (OneAsymmetricKey)
@@ -204,10 +206,10 @@ TEST(KeyFile, RefusesAPublicKeyOffTheCurve) {
 }
 
 TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
-  const Key priv = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key priv = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   EXPECT_EQ(ed25519_private_pem(priv), read_data("ed25519_private.pem"));
   EXPECT_EQ(ed25519_public_pem(priv), read_data("ed25519_public.pem"));
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
   EXPECT_EQ(ed25519_private_pem(pub), "");
   Key back;
   ASSERT_EQ(parse_key("", Alg::eddsa, ed25519_private_pem(priv), back), "");
@@ -293,4 +295,4 @@ TEST(SecretBytes, CopiesAndMovesKeepTheBytes) {
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

@@ -5,8 +5,10 @@
 
 #include <string>
 
-namespace presence::phoenix {
+namespace presence {
 namespace {
+
+using namespace presence::phoenix;
 
 using nlohmann::json;
 
@@ -134,4 +136,4 @@ RC_GTEST_PROP(PhoenixMessageProperty, EncodedRepliesParseBack,
 }
 
 }  // namespace
-}  // namespace presence::phoenix
+}  // namespace presence

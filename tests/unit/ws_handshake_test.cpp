@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
-namespace presence::ws {
+namespace presence {
 namespace {
+
+using namespace presence::ws;
 
 UpgradeRequest good_request() {
   UpgradeRequest r;
@@ -118,4 +120,4 @@ TEST(QueryParam, AbsentOrMalformed) {
 }
 
 }  // namespace
-}  // namespace presence::ws
+}  // namespace presence
