@@ -2,7 +2,10 @@
 // presence module is declared and validated here; handlers live in their own
 // files (socket, zone, token endpoint, metrics).
 #include "ngx_presence_conf.hpp"
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_endpoint.hpp"
+#include "ngx_presence_keys.hpp"
+#include "ngx_presence_worker.hpp"
+#include "ngx_presence_zone.hpp"
 
 #include <algorithm>
 #include <cstring>

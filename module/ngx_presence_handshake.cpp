@@ -6,7 +6,9 @@
 #include <new>
 #include <string>
 
-#include "ngx_presence_socket.hpp"
+#include "ngx_presence_handshake.hpp"
+
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/jwt.hpp"
 #include "presence/keyring.hpp"

@@ -5,7 +5,7 @@
 #include <new>
 #include <string>
 
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_keys.hpp"
 #include "presence/keyring.hpp"
 
 namespace presence::ngx {

@@ -3,7 +3,8 @@
 #include <exception>
 #include <string>
 
-#include "ngx_presence_endpoint.hpp"
+#include "ngx_presence_http.hpp"
+#include "ngx_presence_metrics.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/channel_session.hpp"
 

@@ -5,7 +5,10 @@
 #include <cerrno>
 #include <exception>
 
-#include "ngx_presence_socket.hpp"
+#include "ngx_presence_worker.hpp"
+
+#include "ngx_presence_broadcast.hpp"
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_zone.hpp"
 
 namespace presence::ngx {

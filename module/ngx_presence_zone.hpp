@@ -2,7 +2,7 @@
 // handle and the module's counters, both in the zone.
 #pragma once
 
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_conf.hpp"
 #include "presence/tracker.hpp"
 
 namespace presence::ngx {
@@ -24,6 +24,9 @@ struct Counters {
   ngx_atomic_t tokens_minted;
   ngx_atomic_t owners_reaped;
 };
+
+// presence_zone: hands the zone its init function (from the directive handler).
+char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept;
 
 // nullptr until the zone is initialised (no presence_zone configured).
 presence::Tracker* zone_tracker() noexcept;
