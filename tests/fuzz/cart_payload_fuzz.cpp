@@ -1,4 +1,4 @@
-// The cart payload validators on arbitrary JSON: whatever they accept lies within the contract's
+// The cart payload validators on arbitrary JSON: whatever they accept lies within the protocol's
 // bounds, and an update keeps exactly the fields it does not name.
 #include <cstddef>
 #include <cstdint>

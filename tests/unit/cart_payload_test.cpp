@@ -163,7 +163,7 @@ TEST(CartPayload, UpdateRefusesLikeJoin) {
   EXPECT_FALSE(parse_update_payload({{"qty", 1}}, current));
 }
 
-// Whatever is accepted lies within the contract's bounds.
+// Whatever is accepted lies within the bounds of docs/PROTOCOL.md section 6.
 RC_GTEST_PROP(CartPayloadProperty, AcceptedMetasRespectTheBounds, ()) {
   const auto gen_item = rc::gen::apply(
       [](int product, int size, int qty) {

@@ -1,5 +1,5 @@
 // Tokens minted once by python3-jwt (data/jwt/make_vectors.py): proof that a
-// standard library's tokens get the contract's answer from our verifier.
+// standard library's tokens get the answer docs/PROTOCOL.md gives from our verifier.
 #include <fstream>
 
 #include <nlohmann/json.hpp>
