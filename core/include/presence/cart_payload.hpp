@@ -1,5 +1,5 @@
-// Field-by-field validation of a shopper's cart:<sub> payloads (docs/PROTOCOL.md, "Shopper
-// channel"): the phx_join payload and the `update` event, into the CartMeta the tracker stores.
+// Field-by-field validation of a shopper's cart:<sub> payloads (docs/PROTOCOL.md section
+// 6): the phx_join payload and the `update` event, into the CartMeta the tracker stores.
 //
 // Shape: {"page"?: string, "items"?: [{"product": string, "size": string, "qty"?: integer}]}.
 // Unknown fields (top level or in an item), wrong types, an empty or over-long product or size,
