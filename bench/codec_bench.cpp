@@ -55,7 +55,7 @@ BENCHMARK(BM_FrameParseMaskedBinary64K);
 void BM_PhoenixParseUpdate(benchmark::State& state) {
   for (auto _ : state) {
     auto parsed = presence::phoenix::parse_message(kUpdate);
-    benchmark::DoNotOptimize(parsed.msg.payload);
+    benchmark::DoNotOptimize(parsed->payload);
   }
 }
 BENCHMARK(BM_PhoenixParseUpdate);
@@ -64,8 +64,8 @@ void BM_CartParseUpdatePayload(benchmark::State& state) {
   const auto parsed = presence::phoenix::parse_message(kUpdate);
   const presence::CartMeta current;
   for (auto _ : state) {
-    auto result = presence::parse_update_payload(parsed.msg.payload, current);
-    benchmark::DoNotOptimize(result.meta);
+    auto result = presence::parse_update_payload(parsed->payload, current);
+    benchmark::DoNotOptimize(result);
   }
 }
 BENCHMARK(BM_CartParseUpdatePayload);

@@ -1,4 +1,4 @@
-// Microbenchmarks of the shared-memory presence tracker (issue 3): track and
+// Microbenchmarks of the shared-memory presence tracker: track and
 // untrack, alone and with two processes contending; shared bytes per presence
 // and the zone for 1,000,000; merging a one-entry delta into 100k remote
 // entries; stats, listing and get_by_key on a 100k topic; what an admin's

@@ -1,8 +1,14 @@
 // The module definition and its directive table: every directive of the
 // presence module is declared and validated here; handlers live in their own
 // files (socket, zone, token endpoint, metrics).
+#include "ngx_presence_catalog.hpp"
 #include "ngx_presence_conf.hpp"
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_endpoint.hpp"
+#include "ngx_presence_keys.hpp"
+#include "ngx_presence_log.hpp"
+#include "ngx_presence_origins.hpp"
+#include "ngx_presence_worker.hpp"
+#include "ngx_presence_zone.hpp"
 #include "presence/history.hpp"
 #include "presence/tracker_types.hpp"
 

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "ngx_presence_socket.hpp"
+#include "ngx_presence_broadcast.hpp"
+#include "ngx_presence_connection.hpp"
+#include "ngx_presence_history.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/phoenix_message.hpp"
 #include "presence/presence_json.hpp"

@@ -5,7 +5,7 @@
 #include <new>
 
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_catalog.hpp"
 #include "presence/catalog.hpp"
 
 namespace presence::ngx {

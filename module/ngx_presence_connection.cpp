@@ -9,7 +9,8 @@
 #include <exception>
 #include <vector>
 
-#include "ngx_presence_socket.hpp"
+#include "ngx_presence_broadcast.hpp"
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_zone.hpp"
 
 namespace presence::ngx {

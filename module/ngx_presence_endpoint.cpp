@@ -4,6 +4,10 @@
 
 #include "ngx_presence_socket.hpp"
 #include "presence/keyring.hpp"
+#include "ngx_presence_handshake.hpp"
+#include "ngx_presence_keys.hpp"
+#include "ngx_presence_metrics.hpp"
+#include "ngx_presence_tokens.hpp"
 
 namespace presence::ngx {
 

@@ -7,9 +7,14 @@
 #include <optional>
 #include <string>
 
+#include "ngx_presence_handshake.hpp"
+
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_endpoint.hpp"
 #include "ngx_presence_guard.hpp"
+#include "ngx_presence_http.hpp"
 #include "ngx_presence_log.hpp"
+#include "ngx_presence_origins.hpp"
 #include "ngx_presence_socket.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/jwt.hpp"

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "ngx_presence_history.hpp"
+
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_socket.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/history_feed.hpp"
 #include "presence/phoenix_message.hpp"

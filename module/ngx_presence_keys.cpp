@@ -6,7 +6,7 @@
 #include <string>
 
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_keys.hpp"
 #include "presence/keyring.hpp"
 
 namespace presence::ngx {

@@ -4,9 +4,15 @@
 
 #include <string_view>
 
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_conf.hpp"
 
 namespace presence::ngx {
+
+// The $presence_* variables and the redacting error log.
+ngx_int_t add_log_variables(ngx_conf_t* cf) noexcept;
+// Remembers the error log of the location being merged, to redact it.
+ngx_int_t note_location_log(ngx_conf_t* cf) noexcept;
+ngx_int_t init_module(ngx_cycle_t* cycle) noexcept;
 
 // The request's values of $presence_role, $presence_sub, $presence_kid and
 // $presence_result (empty: not found, logged as "-").

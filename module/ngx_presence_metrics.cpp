@@ -11,6 +11,8 @@
 
 #include "ngx_presence_endpoint.hpp"
 #include "ngx_presence_guard.hpp"
+#include "ngx_presence_http.hpp"
+#include "ngx_presence_metrics.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/channel_session.hpp"
 

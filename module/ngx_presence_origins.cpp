@@ -4,7 +4,7 @@
 #include <new>
 
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_origins.hpp"
 #include "presence/origin.hpp"
 
 namespace presence::ngx {

@@ -2,8 +2,17 @@
 // died (crash, SIGKILL, OOM) are removed by whichever worker notices first,
 // its open sockets stop counting, and a repair of the zone after a death
 // inside a critical section is logged once.
+#include <signal.h>
+
+#include <cerrno>
+#include <exception>
+
+#include "ngx_presence_worker.hpp"
+
+#include "ngx_presence_broadcast.hpp"
+#include "ngx_presence_connection.hpp"
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_socket.hpp"
+#include "ngx_presence_history.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/process_identity.hpp"
 

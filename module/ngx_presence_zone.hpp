@@ -3,7 +3,7 @@
 // all in the zone.
 #pragma once
 
-#include "ngx_presence_handlers.hpp"
+#include "ngx_presence_conf.hpp"
 #include "presence/tracker.hpp"
 
 namespace presence::ngx {
@@ -25,6 +25,9 @@ struct Counters {
   ngx_atomic_t owners_reaped;
   ngx_atomic_t repairs_logged;  // zone repairs some worker has logged already
 };
+
+// presence_zone: hands the zone its init function (from the directive handler).
+char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept;
 
 // nullptr when the current cycle has no presence_zone (or it is not set up).
 presence::Tracker* zone_tracker() noexcept;

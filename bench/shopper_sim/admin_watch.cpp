@@ -103,12 +103,12 @@ void AdminWatch::on_text(std::size_t id, std::string_view text) {
     on_admin_text(text);
     return;
   }
-  phoenix::Parsed parsed = phoenix::parse_message(text);
-  if (parsed.error != phoenix::ParseError::none || parsed.msg.event != phoenix::kReplyEvent) return;
-  const bool ok = parsed.msg.payload.value("status", "") == "ok";
-  if (!probe_joined_ && parsed.msg.join_ref == std::string(kProbeJoinRef)) {
+  Result<phoenix::Message> parsed = phoenix::parse_message(text);
+  if (!parsed || parsed->event != phoenix::kReplyEvent) return;
+  const bool ok = parsed->payload.value("status", "") == "ok";
+  if (!probe_joined_ && parsed->join_ref == std::string(kProbeJoinRef)) {
     probe_joined_ = ok;
-    if (!ok) report_.error = "probe join refused: " + parsed.msg.payload.dump();
+    if (!ok) report_.error = "probe join refused: " + parsed->payload.dump();
   }
 }
 
@@ -129,9 +129,9 @@ void AdminWatch::on_admin_text(std::string_view text) {
     report_.max_tracker_metas = std::max(report_.max_tracker_metas, report_.tracker_metas);
     return;
   }
-  phoenix::Parsed parsed = phoenix::parse_message(text);
-  if (parsed.error != phoenix::ParseError::none) return;
-  const phoenix::Message& msg = parsed.msg;
+  Result<phoenix::Message> parsed = phoenix::parse_message(text);
+  if (!parsed) return;
+  const phoenix::Message& msg = *parsed;
   if (msg.event == phoenix::kReplyEvent) {
     const bool ok = msg.payload.value("status", "") == "ok";
     if (!ok) report_.error = msg.topic + " join refused: " + msg.payload.dump();

@@ -161,9 +161,9 @@ bool ShopperFleet::send(std::uint32_t id, std::string_view event, std::string_vi
 }
 
 void ShopperFleet::on_text(std::size_t id, std::string_view text) {
-  phoenix::Parsed parsed = phoenix::parse_message(text);
+  Result<phoenix::Message> parsed = phoenix::parse_message(text);
   Tab& tab = tabs_[id];
-  if (parsed.error != phoenix::ParseError::none) {
+  if (!parsed) {
     // Not a V2 message: the server is broken for this tab, which gives up on it.
     const std::string reason = "sim:unparsable_message";
     if (tab.stage == TabStage::joining) {
@@ -177,7 +177,7 @@ void ShopperFleet::on_text(std::size_t id, std::string_view text) {
     leave(tab, now_ns(), ws::CloseCode::protocol_error);
     return;
   }
-  const phoenix::Message& msg = parsed.msg;
+  const phoenix::Message& msg = *parsed;
   if (msg.event == phoenix::kReplyEvent) {
     std::uint32_t ref = 0;
     if (msg.ref) ref = static_cast<std::uint32_t>(std::strtoul(msg.ref->c_str(), nullptr, 10));

@@ -1,6 +1,6 @@
 // How a simulated shopper behaves: how many tabs it opens, where it lands, and what each update
 // does (browse to a page, add a shoe in a size, take one out), as the JSON payloads the shopper
-// channel takes (CONTRACT.md section 3).
+// channel takes (docs/PROTOCOL.md section 6).
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,7 @@ using Rng = std::mt19937_64;
 
 // A shopper with several tabs opens 2 or 3 of them.
 inline constexpr std::size_t kMaxTabs = 3;
-// Carts stay small, as real ones do; far below the contract's kMaxItems.
+// Carts stay small, as real ones do; far below kMaxItems.
 inline constexpr std::size_t kMaxCartItems = 8;
 
 struct Cart {

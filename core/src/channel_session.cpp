@@ -27,12 +27,10 @@ struct RefsOf {
 
 // The join_ref, ref and topic of a message that is a JSON array but not a
 // valid Phoenix message, as far as they are strings.
-RefsOf readable_refs(std::string_view text, phoenix::ParseError error) {
+RefsOf readable_refs(std::string_view text, Errc error) {
   RefsOf refs;
-  // Only well-formed, bounded JSON is parsed a second time.
-  if (error != phoenix::ParseError::wrong_arity && error != phoenix::ParseError::bad_field_type) {
-    return refs;
-  }
+  // Only well-formed, bounded JSON (Errc::invalid) is parsed a second time.
+  if (error != Errc::invalid) return refs;
   json doc = json::parse(text, nullptr, false);
   if (!doc.is_array()) return refs;
   if (doc.size() > 0 && doc[0].is_string()) refs.join_ref = doc[0].get<std::string>();
@@ -100,16 +98,16 @@ std::optional<std::string> ChannelSession::authorize(std::string_view topic, Kin
 
 void ChannelSession::on_text(std::string_view text, Tracker& tracker, std::int64_t now_ms,
                              std::vector<std::string>& out) {
-  phoenix::Parsed parsed = phoenix::parse_message(text);
-  if (parsed.error != phoenix::ParseError::none) {
+  Result<phoenix::Message> parsed = phoenix::parse_message(text);
+  if (!parsed) {
     // Answer with whatever refs can be read, so the client's push gets its
     // error; the socket lives on.
-    RefsOf refs = readable_refs(text, parsed.error);
+    RefsOf refs = readable_refs(text, parsed.code());
     out.push_back(phoenix::encode_reply(refs.join_ref, refs.ref, refs.topic, "error",
-                                        json{{"reason", "malformed message: " + parsed.reason}}));
+                                        json{{"reason", "malformed message: " + parsed.reason()}}));
     return;
   }
-  phoenix::Message& msg = parsed.msg;
+  phoenix::Message& msg = *parsed;
 
   if (msg.topic == kPhoenixTopic) {
     if (msg.event == "heartbeat") {
@@ -156,12 +154,12 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
 
   CartMeta meta;
   if (kind == Kind::cart) {
-    CartPayloadResult payload = parse_join_payload(msg.payload);
-    if (!payload.ok) {
-      out.push_back(error_reply(msg, payload.reason));
+    Result<CartMeta> payload = parse_join_payload(msg.payload);
+    if (!payload) {
+      out.push_back(error_reply(msg, payload.reason()));
       return;
     }
-    meta = std::move(payload.meta);
+    meta = std::move(payload).value();
   }
 
   // A second join of a joined topic replaces the first, as Phoenix does: the
@@ -210,18 +208,18 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
 
 void ChannelSession::on_update(Channel& ch, phoenix::Message& msg, Tracker& tracker,
                                std::int64_t now_ms, std::vector<std::string>& out) {
-  CartPayloadResult payload = parse_update_payload(msg.payload, ch.meta);
-  if (!payload.ok) {
-    out.push_back(error_reply(msg, payload.reason));
+  Result<CartMeta> payload = parse_update_payload(msg.payload, ch.meta);
+  if (!payload) {
+    out.push_back(error_reply(msg, payload.reason()));
     return;
   }
-  TrackResult updated = tracker.update(ch.handle, payload.meta, now_ms);
+  TrackResult updated = tracker.update(ch.handle, *payload, now_ms);
   if (updated.error != TrackError::none) {
     out.push_back(error_reply(msg, track_error_reason(updated.error)));
     return;
   }
   ch.handle = updated.handle;
-  ch.meta = std::move(payload.meta);
+  ch.meta = std::move(payload).value();
   out.push_back(ok_reply(msg));
 }
 

@@ -1,5 +1,7 @@
 #include "presence/delta_codec.hpp"
 
+#include <utility>
+
 #include "presence/tracker_types.hpp"
 
 namespace presence {
@@ -51,28 +53,29 @@ class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
 
-  bool fail(DecodeStatus status, std::string reason) {
-    if (status_ == DecodeStatus::ok) {
-      status_ = status;
-      reason_ = std::move(reason);
-    }
+  // Keeps the first failure: later checks only see its consequences.
+  bool fail(Errc code, std::string reason) {
+    if (status_) status_ = Status{code, std::move(reason)};
     return false;
   }
-  bool ok() const { return status_ == DecodeStatus::ok; }
-  DecodeResult result() {
-    if (ok() && at_ != in_.size()) fail(DecodeStatus::trailing_bytes, "bytes after the message");
-    return DecodeResult{status_, reason_};
+  bool ok() const { return static_cast<bool>(status_); }
+  // The decoded value, or why the input is not one.
+  template <typename T>
+  Result<T> result(T value) {
+    if (ok() && at_ != in_.size()) fail(Errc::malformed, "bytes after the message");
+    if (!ok()) return std::move(status_);
+    return value;
   }
   std::size_t left() const { return in_.size() - at_; }
 
   bool header(Kind* kind) {
-    if (in_.size() < 4) return fail(DecodeStatus::truncated, "no header");
-    if (in_[0] != kMagic0 || in_[1] != kMagic1) return fail(DecodeStatus::bad_header, "bad magic");
+    if (in_.size() < 4) return fail(Errc::malformed, "no header");
+    if (in_[0] != kMagic0 || in_[1] != kMagic1) return fail(Errc::malformed, "bad magic");
     if (static_cast<std::uint8_t>(in_[2]) != kDeltaCodecVersion) {
-      return fail(DecodeStatus::bad_header, "unknown version");
+      return fail(Errc::unsupported, "unknown version");
     }
     const auto k = static_cast<std::uint8_t>(in_[3]);
-    if (k < 1 || k > 3) return fail(DecodeStatus::bad_header, "unknown kind");
+    if (k < 1 || k > 3) return fail(Errc::malformed, "unknown kind");
     *kind = static_cast<Kind>(k);
     at_ = 4;
     return true;
@@ -80,17 +83,16 @@ class Reader {
   bool varint(std::uint64_t* v) {
     std::uint64_t value = 0;
     for (std::size_t i = 0; i < kMaxVarintBytes; ++i) {
-      if (at_ >= in_.size()) return fail(DecodeStatus::truncated, "varint cut short");
+      if (at_ >= in_.size()) return fail(Errc::malformed, "varint cut short");
       const auto byte = static_cast<std::uint8_t>(in_[at_++]);
-      if (i == kMaxVarintBytes - 1 && byte > 1)
-        return fail(DecodeStatus::malformed, "varint overflow");
+      if (i == kMaxVarintBytes - 1 && byte > 1) return fail(Errc::malformed, "varint overflow");
       value |= std::uint64_t{byte & 0x7fu} << (7 * i);
       if ((byte & 0x80) == 0) {
         *v = value;
         return true;
       }
     }
-    return fail(DecodeStatus::malformed, "varint too long");
+    return fail(Errc::malformed, "varint too long");
   }
   bool signed_varint(std::int64_t* v) {
     std::uint64_t u = 0;
@@ -100,24 +102,24 @@ class Reader {
   }
   bool bounded(std::uint64_t* v, std::uint64_t max, const char* what) {
     if (!varint(v)) return false;
-    if (*v > max) return fail(DecodeStatus::out_of_bounds, std::string(what) + " past its bound");
+    if (*v > max) return fail(Errc::too_large, std::string(what) + " past its bound");
     return true;
   }
   bool str(std::string* s, std::size_t max, const char* what) {
     std::uint64_t n = 0;
     if (!bounded(&n, max, what)) return false;
-    if (n > left()) return fail(DecodeStatus::truncated, std::string(what) + " cut short");
+    if (n > left()) return fail(Errc::malformed, std::string(what) + " cut short");
     s->assign(in_.substr(at_, n));
     at_ += n;
     return true;
   }
   bool replica(ReplicaName* r) {
     if (!str(&r->node, kMaxNodeNameBytes, "node name")) return false;
-    if (r->node.empty()) return fail(DecodeStatus::malformed, "empty node name");
+    if (r->node.empty()) return fail(Errc::malformed, "empty node name");
     return varint(&r->generation);
   }
   bool byte(std::uint8_t* b) {
-    if (at_ >= in_.size()) return fail(DecodeStatus::truncated, "byte cut short");
+    if (at_ >= in_.size()) return fail(Errc::malformed, "byte cut short");
     *b = static_cast<std::uint8_t>(in_[at_++]);
     return true;
   }
@@ -125,8 +127,7 @@ class Reader {
  private:
   std::string_view in_;
   std::size_t at_ = 0;
-  DecodeStatus status_ = DecodeStatus::ok;
-  std::string reason_;
+  Status status_;
 };
 
 bool read_join(Reader& r, DeltaJoin& j) {
@@ -182,13 +183,13 @@ std::string encode_delta(const Delta& d) {
   return w.take();
 }
 
-DecodeResult decode_delta(std::string_view bytes, Delta& out) {
+Result<Delta> decode_delta(std::string_view bytes) {
   Reader r(bytes);
-  out = Delta{};
+  Delta out;
   Kind kind{};
   std::uint64_t count = 0;
   if (r.header(&kind)) {
-    if (kind == Kind::context) r.fail(DecodeStatus::bad_header, "a context, not a delta");
+    if (kind == Kind::context) r.fail(Errc::malformed, "a context, not a delta");
     out.full_state = kind == Kind::full_state;
   }
   if (r.ok() && r.replica(&out.origin) && r.varint(&out.from) && r.varint(&out.to) &&
@@ -205,10 +206,10 @@ DecodeResult decode_delta(std::string_view bytes, Delta& out) {
     }
   }
   if (r.ok() && out.full_state && (out.from != 0 || !out.leaves.empty())) {
-    r.fail(DecodeStatus::malformed, "a full state starts at 0 and has no leaves");
+    r.fail(Errc::malformed, "a full state starts at 0 and has no leaves");
   }
-  if (r.ok() && out.to < out.from) r.fail(DecodeStatus::malformed, "range ends before it starts");
-  return r.result();
+  if (r.ok() && out.to < out.from) r.fail(Errc::malformed, "range ends before it starts");
+  return r.result(std::move(out));
 }
 
 std::string encode_context(const CausalContext& c) {
@@ -228,13 +229,13 @@ std::string encode_context(const CausalContext& c) {
   return w.take();
 }
 
-DecodeResult decode_context(std::string_view bytes, CausalContext& out) {
+Result<CausalContext> decode_context(std::string_view bytes) {
   Reader r(bytes);
-  out = CausalContext{};
+  CausalContext out;
   Kind kind{};
   std::uint64_t count = 0;
   if (r.header(&kind) && kind != Kind::context) {
-    r.fail(DecodeStatus::bad_header, "not a context");
+    r.fail(Errc::malformed, "not a context");
   }
   if (r.ok() && r.bounded(&count, kMaxReplicas, "replica count")) {
     out.replicas.resize(count);
@@ -246,7 +247,7 @@ DecodeResult decode_context(std::string_view bytes, CausalContext& out) {
         break;
       }
       if (state == 0) {
-        r.fail(DecodeStatus::malformed, "replica state 0");
+        r.fail(Errc::malformed, "replica state 0");
         break;
       }
       rc.state = static_cast<ReplicaState>(state);
@@ -254,14 +255,14 @@ DecodeResult decode_context(std::string_view bytes, CausalContext& out) {
       for (ClockRange& range : rc.cloud) {
         if (!r.varint(&range.first) || !r.varint(&range.last)) break;
         if (range.last < range.first) {
-          r.fail(DecodeStatus::malformed, "cloud range ends before it starts");
+          r.fail(Errc::malformed, "cloud range ends before it starts");
           break;
         }
       }
       if (!r.ok()) break;
     }
   }
-  return r.result();
+  return r.result(std::move(out));
 }
 
 }  // namespace presence

@@ -119,12 +119,13 @@ class MemberReader {
 
 }  // namespace
 
-std::string read_object_members(std::string_view text, std::span<JsonMember> members) {
+Status read_object_members(std::string_view text, std::span<JsonMember> members) {
   MemberReader reader(members);
   if (!json::sax_parse(text.begin(), text.end(), &reader)) {
-    return reader.error().empty() ? std::string("not valid JSON") : reader.error();
+    return {Errc::malformed,
+            reader.error().empty() ? std::string("not valid JSON") : reader.error()};
   }
-  return {};
+  return Status::ok();
 }
 
 }  // namespace presence::jwt::detail

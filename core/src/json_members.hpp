@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "presence/result.hpp"
+
 namespace presence::jwt::detail {
 
 enum class JsonKind { absent, string, number, string_array, other };
@@ -28,8 +30,8 @@ struct JsonMember {
 };
 
 // Fills `members` (matched by name) from the top level of `json`; values nested
-// deeper are only skipped. Empty string on success, else why `json` is not a
+// deeper are only skipped. Errc::malformed, and why, when `json` is not a
 // single valid JSON object without repeated wanted members.
-std::string read_object_members(std::string_view json, std::span<JsonMember> members);
+Status read_object_members(std::string_view json, std::span<JsonMember> members);
 
 }  // namespace presence::jwt::detail

@@ -98,8 +98,8 @@ class Verifier {
   const Key* header_key(std::string_view header) {
     std::array<JsonMember, 4> members{{{"alg"}, {"kid"}, {"typ"}, {"crit"}}};
     auto& [alg, kid, typ, crit] = members;
-    if (std::string error = detail::read_object_members(header, members); !error.empty()) {
-      fail(VerifyError::malformed, "header: " + error);
+    if (Status read = detail::read_object_members(header, members); !read) {
+      fail(VerifyError::malformed, "header: " + read.reason());
       return nullptr;
     }
     if (alg.kind != JsonKind::string) {
@@ -153,8 +153,8 @@ class Verifier {
     std::array<JsonMember, 7> members{
         {{"sub"}, {"role"}, {"exp"}, {"nbf"}, {"iat"}, {"aud"}, {"iss"}}};
     auto& [sub, role, exp, nbf, iat, aud, iss] = members;
-    if (std::string error = detail::read_object_members(payload, members); !error.empty()) {
-      return fail(VerifyError::malformed, "claims: " + error);
+    if (Status read = detail::read_object_members(payload, members); !read) {
+      return fail(VerifyError::malformed, "claims: " + read.reason());
     }
     Claims& claims = result_.claims;
     if (sub.kind != JsonKind::string)

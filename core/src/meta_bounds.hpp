@@ -1,5 +1,6 @@
-// The contract bounds every stored meta respects, checked before locking,
-// whether the meta comes from a local shopper or from a peer's delta.
+// The protocol's bounds (docs/PROTOCOL.md section 12) every stored meta
+// respects, checked before locking, whether the meta comes from a local
+// shopper or from a peer's delta.
 #pragma once
 
 #include <algorithm>

@@ -33,11 +33,8 @@ std::size_t nesting_depth(std::string_view text) noexcept {
   return deepest;
 }
 
-Parsed refuse(ParseError error, std::string reason) {
-  Parsed parsed;
-  parsed.error = error;
-  parsed.reason = std::move(reason);
-  return parsed;
+Status not_a_message(std::string reason) {
+  return {Errc::invalid, std::move(reason)};
 }
 
 bool take_ref(nlohmann::json& field, std::optional<std::string>* out) {
@@ -57,32 +54,30 @@ void append_ref(std::string& out, const std::optional<std::string>& ref) {
 
 }  // namespace
 
-Parsed parse_message(std::string_view text) noexcept {
+Result<Message> parse_message(std::string_view text) noexcept {
   try {
     if (nesting_depth(text) > kMaxJsonDepth) {
-      return refuse(ParseError::too_deep, "nested deeper than " + std::to_string(kMaxJsonDepth));
+      return Status{Errc::too_large, "nested deeper than " + std::to_string(kMaxJsonDepth)};
     }
     auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) return refuse(ParseError::not_json, "not JSON");
-    if (!json.is_array()) return refuse(ParseError::not_array, "not a JSON array");
+    if (json.is_discarded()) return Status{Errc::malformed, "not JSON"};
+    if (!json.is_array()) return not_a_message("not a JSON array");
     if (json.size() != kFieldCount) {
-      return refuse(ParseError::wrong_arity, "expected [join_ref, ref, topic, event, payload]");
+      return not_a_message("expected [join_ref, ref, topic, event, payload]");
     }
-    Parsed parsed;
-    if (!take_ref(json[0], &parsed.msg.join_ref)) {
-      return refuse(ParseError::bad_field_type, "join_ref must be a string or null");
+    Message msg;
+    if (!take_ref(json[0], &msg.join_ref)) {
+      return not_a_message("join_ref must be a string or null");
     }
-    if (!take_ref(json[1], &parsed.msg.ref)) {
-      return refuse(ParseError::bad_field_type, "ref must be a string or null");
-    }
-    if (!json[2].is_string()) return refuse(ParseError::bad_field_type, "topic must be a string");
-    if (!json[3].is_string()) return refuse(ParseError::bad_field_type, "event must be a string");
-    parsed.msg.topic = std::move(json[2].get_ref<std::string&>());
-    parsed.msg.event = std::move(json[3].get_ref<std::string&>());
-    parsed.msg.payload = std::move(json[4]);
-    return parsed;
+    if (!take_ref(json[1], &msg.ref)) return not_a_message("ref must be a string or null");
+    if (!json[2].is_string()) return not_a_message("topic must be a string");
+    if (!json[3].is_string()) return not_a_message("event must be a string");
+    msg.topic = std::move(json[2].get_ref<std::string&>());
+    msg.event = std::move(json[3].get_ref<std::string&>());
+    msg.payload = std::move(json[4]);
+    return msg;
   } catch (const std::bad_alloc&) {
-    return refuse(ParseError::not_json, "out of memory");
+    return Status{Errc::exhausted, "out of memory"};
   }
 }
 

@@ -14,7 +14,7 @@
 import { Socket } from "phoenix";
 import { fetchToken, renewDelayMs, tokenClaims } from "./token.js";
 
-// The contract's bounds on a presence (CONTRACT.md section 3).
+// The bounds on a presence (docs/PROTOCOL.md section 6).
 export const MAX_PAGE_BYTES = 256;
 export const MAX_ITEMS = 100;
 export const MAX_PRODUCT_BYTES = 64;

@@ -1,4 +1,4 @@
-// The cart payload validators on arbitrary JSON: whatever they accept lies within the contract's
+// The cart payload validators on arbitrary JSON: whatever they accept lies within the protocol's
 // bounds, and an update keeps exactly the fields it does not name.
 #include <cstddef>
 #include <cstdint>
@@ -36,19 +36,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (payload.is_discarded()) return 0;
 
   const auto join = presence::parse_join_payload(payload);
-  if (join.ok) {
-    check_bounds(join.meta);
+  if (join) {
+    check_bounds(*join);
   } else {
-    require(!join.reason.empty());
+    require(!join.reason().empty());
   }
 
   const presence::CartMeta current{"/current", {presence::CartItem{"kept", "9", 3}}};
   const auto update = presence::parse_update_payload(payload, current);
-  require(update.ok == join.ok);
-  if (update.ok) {
-    check_bounds(update.meta);
-    require(update.meta.page == (payload.contains("page") ? join.meta.page : current.page));
-    require(update.meta.items == (payload.contains("items") ? join.meta.items : current.items));
+  require(static_cast<bool>(update) == static_cast<bool>(join));
+  if (update) {
+    check_bounds(*update);
+    require(update->page == (payload.contains("page") ? join->page : current.page));
+    require(update->items == (payload.contains("items") ? join->items : current.items));
   }
   return 0;
 }

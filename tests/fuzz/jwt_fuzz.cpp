@@ -4,7 +4,7 @@
 //   1: "<header JSON>\n<claims JSON>", signed here with the HS256 test key, so the
 //      checks behind the signature (claims JSON, types, times, role) are reached;
 //   2 / 3: the contents of an HS256 / EdDSA key file.
-// Whatever verifies must satisfy the contract; nothing may crash or leak.
+// Whatever verifies must satisfy docs/PROTOCOL.md section 3; nothing may crash or leak.
 #include <sodium.h>
 
 #include <cstddef>

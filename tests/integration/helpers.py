@@ -279,7 +279,7 @@ class AdminView:
 
 
 def expected_stats(metas_by_key, nodes=(NODE_NAME,)):
-    """The contract's stats for a presence given as key -> list of metas in
+    """The stats (docs/PROTOCOL.md section 8) for a presence given as key -> list of metas in
     the order they were last updated (the last one is the cart's contents)."""
     pages = {}
     carts = {}

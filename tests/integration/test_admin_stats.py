@@ -1,6 +1,6 @@
-"""The admin topic `admin:stats` (CONTRACT section 3): pushed after the join
+"""The admin topic `admin:stats` (docs/PROTOCOL.md section 8): pushed after the join
 reply and then on every change, at most once per broadcast interval, with
-shoppers, connections, pages, carts and nodes exactly as the contract
+shoppers, connections, pages, carts and nodes exactly as docs/PROTOCOL.md
 defines them, and bounded in bytes whatever shoppers send."""
 
 import json

@@ -1,5 +1,5 @@
-"""The admin topic `admin:cart_tracker` seen from a raw client (CONTRACT
-section 3): presence_state after the join reply, presence_diff for joins,
+"""The admin topic `admin:cart_tracker` seen from a raw client (docs/PROTOCOL.md
+section 7): presence_state after the join reply, presence_diff for joins,
 updates (with phx_ref_prev) and leaves, and a synced view that equals what a
 fresh admin is told."""
 

@@ -483,7 +483,7 @@ def test_views_are_bounded_top_n_and_fast_enough_for_a_big_launch(tmp_path, node
     assert result["carts_ms"] < FRAME_BUDGET_MS, result["carts_ms"]
 
 
-# The contract's bounds on a presence (CONTRACT.md section 3).
+# The bounds on a presence (docs/PROTOCOL.md section 6).
 MAX_PAGE_BYTES = 256
 MAX_ITEMS = 100
 MAX_PRODUCT_BYTES = 64

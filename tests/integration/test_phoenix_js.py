@@ -1,7 +1,7 @@
 """The stock `phoenix` npm client in node (transport `ws`) against the
 server: shoppers join, update, leave and drop; an admin's
 Presence.syncState/syncDiff view and its stats match the model after every
-step, and a fresh admin is told exactly the synced state (CONTRACT section 3)."""
+step, and a fresh admin is told exactly the synced state (docs/PROTOCOL.md section 7)."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""Phoenix Channels V2 framing on both endpoints (CONTRACT section 3):
+"""Phoenix Channels V2 framing on both endpoints (docs/PROTOCOL.md section 5):
 heartbeat, replies, bad JSON and unknown events answered without closing the
 socket, unknown topics, the channel limit, a repeated join replacing the
 first, and phx_leave."""

@@ -1,4 +1,4 @@
-"""The shopper topic `cart:<sub>` (CONTRACT section 3): only the token's own
+"""The shopper topic `cart:<sub>` (docs/PROTOCOL.md section 6): only the token's own
 cart, the join and update payloads validated one past every bound with the
 presence left unchanged, and every way a connection ends removing its meta."""
 

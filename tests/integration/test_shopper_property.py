@@ -1,6 +1,6 @@
 """Property: for any sequence of shopper joins, updates, leaves and socket
 closes, an admin's presence and stats equal a model of the open tabs after
-every step (CONTRACT section 3)."""
+every step (docs/PROTOCOL.md sections 6 to 8)."""
 
 import json
 
@@ -21,7 +21,7 @@ items = st.lists(
         }
     ),
     max_size=3,
-    # The contract does not say whether two lines of one product and size
+    # docs/PROTOCOL.md does not say whether two lines of one product and size
     # stay two lines or merge into one; the model leaves that case out.
     unique_by=lambda line: (line["product"], line["size"]),
 )

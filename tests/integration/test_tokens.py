@@ -1,4 +1,4 @@
-"""JWT checks at the handshake (CONTRACT sections 1 and 2): every bad token
+"""JWT checks at the handshake (docs/PROTOCOL.md sections 2 and 3): every bad token
 is a 403 and never an upgrade; good tokens from python3-jwt and from npm's
 `jose` are accepted; roles are per endpoint; the leeway is the configured
 30 s."""

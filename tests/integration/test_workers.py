@@ -1,4 +1,4 @@
-"""Several workers share one presence (CONTRACT section 3 and issue 4):
+"""Several workers share one presence (docs/PROTOCOL.md sections 5 and 7):
 shoppers held by different workers are seen by one admin, counts are exact
 after every change, and a worker killed outright loses its shoppers' metas
 and stops counting its sockets."""

@@ -1,4 +1,4 @@
-"""RFC 6455 framing on a real socket (CONTRACT section 3): masking, opcodes,
+"""RFC 6455 framing on a real socket (docs/PROTOCOL.md sections 4 and 11): masking, opcodes,
 RSV bits, fragmentation, control frames, the close handshake, UTF-8, the
 message size limit and the idle timeout, each with the close code that fits."""
 

@@ -1,6 +1,6 @@
 """The WebSocket upgrade (RFC 6455 section 4) on both endpoints: what is
 refused with 400 (or 426), what is answered with 101, and that bytes glued to
-the request are not lost (CONTRACT section 1)."""
+the request are not lost (docs/PROTOCOL.md section 2)."""
 
 import asyncio
 import base64
@@ -102,7 +102,7 @@ def test_upgrade_is_checked_before_the_token(nginx, token):
 
 @pytest.mark.parametrize("token", [None, "garbage"])
 def test_vsn_is_checked_before_the_token(nginx, token):
-    # The contract lists a wrong vsn with the invalid upgrades, checked first.
+    # docs/PROTOCOL.md section 2 lists a wrong vsn with the invalid upgrades, checked first.
     assert status_of(nginx, socket_path(SHOPPER_PATH, token, vsn="1.0.0")) == 400
     assert status_of(nginx, socket_path(SHOPPER_PATH, token, vsn=None)) == 400
 

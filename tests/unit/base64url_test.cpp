@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-namespace presence::base64url {
+namespace presence {
 namespace {
+
+using namespace presence::base64url;
 
 TEST(Base64url, EncodesRfc4648VectorsWithoutPadding) {
   EXPECT_EQ(encode(""), "");
@@ -67,4 +69,4 @@ RC_GTEST_PROP(Base64url, DecodeInvertsEncode, (const std::string& bytes)) {
 }
 
 }  // namespace
-}  // namespace presence::base64url
+}  // namespace presence

@@ -4,12 +4,14 @@
 
 #include "jwt_test_support.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
+
+using namespace presence::jwt;
 
 TEST(CartCookie, OpensWhatItSealed) {
   for (const char* file : {"hs256.key", "ed25519_private.pem"}) {
-    const Key key = testing::load_test_key(
+    const Key key = test::load_test_key(
         "demo-1", std::string_view(file).ends_with(".pem") ? Alg::eddsa : Alg::hs256, file,
         Role::shopper);
     const std::optional<std::string> cookie = seal_cart_id(key, "cart-0123abcd");
@@ -20,8 +22,8 @@ TEST(CartCookie, OpensWhatItSealed) {
 }
 
 TEST(CartCookie, RefusesWhatAClientMadeUp) {
-  const Key key = testing::load_test_key("demo-1", Alg::hs256, "hs256.key", Role::shopper);
-  const Key other = testing::load_test_key("demo-2", Alg::hs256, "hs256_next.key", Role::shopper);
+  const Key key = test::load_test_key("demo-1", Alg::hs256, "hs256.key", Role::shopper);
+  const Key other = test::load_test_key("demo-2", Alg::hs256, "hs256_next.key", Role::shopper);
   const std::string cookie = *seal_cart_id(key, "cart-victim");
   EXPECT_EQ(open_cart_cookie(key, "cart-victim"), std::nullopt);  // a bare id, as before
   EXPECT_EQ(open_cart_cookie(other, cookie), std::nullopt);
@@ -38,9 +40,9 @@ TEST(CartCookie, RefusesWhatAClientMadeUp) {
 }
 
 TEST(CartCookie, NeedsAKeyThatCanSign) {
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem", Role::shopper);
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem", Role::shopper);
   EXPECT_EQ(seal_cart_id(pub, "cart-1"), std::nullopt);
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

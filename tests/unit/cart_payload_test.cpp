@@ -17,26 +17,26 @@ json item(const std::string& product, const std::string& size, json qty = nullpt
 }
 
 void expect_refused(const json& payload, const std::string& reason) {
-  const CartPayloadResult r = parse_join_payload(payload);
-  EXPECT_FALSE(r.ok) << payload.dump();
-  EXPECT_EQ(r.reason, reason) << payload.dump();
+  const Result<CartMeta> r = parse_join_payload(payload);
+  EXPECT_FALSE(r) << payload.dump();
+  EXPECT_EQ(r.reason(), reason) << payload.dump();
 }
 
 TEST(CartPayload, EmptyJoinGivesTheDefaults) {
-  const CartPayloadResult r = parse_join_payload(json::object());
-  ASSERT_TRUE(r.ok) << r.reason;
-  EXPECT_EQ(r.meta, CartMeta{});
+  const Result<CartMeta> r = parse_join_payload(json::object());
+  ASSERT_TRUE(r) << r.reason();
+  EXPECT_EQ(*r, CartMeta{});
 }
 
 TEST(CartPayload, ParsesTheContractExample) {
   const auto payload = json::parse(
       R"({"page": "/products/air-max-90", "items": [{"product": "air-max-90", "size": "10.5", "qty": 2}, {"product": "p", "size": "9"}]})");
-  const CartPayloadResult r = parse_join_payload(payload);
-  ASSERT_TRUE(r.ok) << r.reason;
-  EXPECT_EQ(r.meta.page, "/products/air-max-90");
-  ASSERT_EQ(r.meta.items.size(), 2u);
-  EXPECT_EQ(r.meta.items[0], (CartItem{"air-max-90", "10.5", 2}));
-  EXPECT_EQ(r.meta.items[1], (CartItem{"p", "9", 1}));
+  const Result<CartMeta> r = parse_join_payload(payload);
+  ASSERT_TRUE(r) << r.reason();
+  EXPECT_EQ(r->page, "/products/air-max-90");
+  ASSERT_EQ(r->items.size(), 2u);
+  EXPECT_EQ(r->items[0], (CartItem{"air-max-90", "10.5", 2}));
+  EXPECT_EQ(r->items[1], (CartItem{"p", "9", 1}));
 }
 
 TEST(CartPayload, PayloadMustBeAnObject) {
@@ -63,16 +63,14 @@ TEST(CartPayload, RefusesWrongTypes) {
 }
 
 TEST(CartPayload, PageAtTheLimitPassesAndOneMoreFails) {
-  EXPECT_TRUE(parse_join_payload({{"page", std::string(kMaxPageBytes, 'p')}}).ok);
+  EXPECT_TRUE(parse_join_payload({{"page", std::string(kMaxPageBytes, 'p')}}));
   expect_refused({{"page", std::string(kMaxPageBytes + 1, 'p')}}, "page too long");
-  EXPECT_TRUE(parse_join_payload({{"page", ""}}).ok);
+  EXPECT_TRUE(parse_join_payload({{"page", ""}}));
 }
 
 TEST(CartPayload, ProductAndSizeLimits) {
-  EXPECT_TRUE(
-      parse_join_payload(
-          {{"items", {item(std::string(kMaxProductBytes, 'p'), std::string(kMaxSizeBytes, 's'))}}})
-          .ok);
+  EXPECT_TRUE(parse_join_payload(
+      {{"items", {item(std::string(kMaxProductBytes, 'p'), std::string(kMaxSizeBytes, 's'))}}}));
   expect_refused({{"items", {item(std::string(kMaxProductBytes + 1, 'p'), "1")}}},
                  "items[0].product too long");
   expect_refused({{"items", {item("p", std::string(kMaxSizeBytes + 1, 's'))}}},
@@ -84,10 +82,8 @@ TEST(CartPayload, ProductAndSizeLimits) {
 }
 
 TEST(CartPayload, QtyRange) {
-  EXPECT_EQ(parse_join_payload({{"items", {item("p", "1", kMinQty)}}}).meta.items.at(0).qty,
-            kMinQty);
-  EXPECT_EQ(parse_join_payload({{"items", {item("p", "1", kMaxQty)}}}).meta.items.at(0).qty,
-            kMaxQty);
+  EXPECT_EQ(parse_join_payload({{"items", {item("p", "1", kMinQty)}}})->items.at(0).qty, kMinQty);
+  EXPECT_EQ(parse_join_payload({{"items", {item("p", "1", kMaxQty)}}})->items.at(0).qty, kMaxQty);
   expect_refused({{"items", {item("p", "1", kMinQty - 1)}}}, "items[0].qty out of range");
   expect_refused({{"items", {item("p", "1", kMaxQty + 1)}}}, "items[0].qty out of range");
   expect_refused({{"items", {item("p", "1", -1)}}}, "items[0].qty out of range");
@@ -103,26 +99,26 @@ TEST(CartPayload, QtyRange) {
 TEST(CartPayload, ItemCountAtTheLimitPassesAndOneMoreFails) {
   json items = json::array();
   for (std::size_t i = 0; i < kMaxItems; ++i) items.push_back(item("p" + std::to_string(i), "1"));
-  const CartPayloadResult r = parse_join_payload({{"items", items}});
-  ASSERT_TRUE(r.ok) << r.reason;
-  EXPECT_EQ(r.meta.items.size(), kMaxItems);
+  const Result<CartMeta> r = parse_join_payload({{"items", items}});
+  ASSERT_TRUE(r) << r.reason();
+  EXPECT_EQ(r->items.size(), kMaxItems);
   items.push_back(item("one-more", "1"));
   expect_refused({{"items", items}}, "too many items");
 }
 
 TEST(CartPayload, DuplicatesAreMergedIntoTheFirst) {
-  const CartPayloadResult r = parse_join_payload(
+  const Result<CartMeta> r = parse_join_payload(
       {{"items", {item("a", "1", 2), item("b", "1"), item("a", "1", 3), item("a", "2")}}});
-  ASSERT_TRUE(r.ok) << r.reason;
-  ASSERT_EQ(r.meta.items.size(), 3u);
-  EXPECT_EQ(r.meta.items[0], (CartItem{"a", "1", 5}));
-  EXPECT_EQ(r.meta.items[1], (CartItem{"b", "1", 1}));
-  EXPECT_EQ(r.meta.items[2], (CartItem{"a", "2", 1}));
+  ASSERT_TRUE(r) << r.reason();
+  ASSERT_EQ(r->items.size(), 3u);
+  EXPECT_EQ(r->items[0], (CartItem{"a", "1", 5}));
+  EXPECT_EQ(r->items[1], (CartItem{"b", "1", 1}));
+  EXPECT_EQ(r->items[2], (CartItem{"a", "2", 1}));
 }
 
 TEST(CartPayload, MergedQtyAtTheLimitPassesAndOneMoreFails) {
   EXPECT_EQ(parse_join_payload({{"items", {item("a", "1", kMaxQty - 1), item("a", "1", 1)}}})
-                .meta.items.at(0)
+                ->items.at(0)
                 .qty,
             kMaxQty);
   expect_refused({{"items", {item("a", "1", kMaxQty), item("a", "1", 1)}}},
@@ -137,27 +133,37 @@ TEST(CartPayload, ItemsAreCountedBeforeMerging) {
 
 TEST(CartPayload, UpdateKeepsAbsentFields) {
   const CartMeta current{"/home", {CartItem{"a", "1", 2}}};
-  const CartPayloadResult page_only = parse_update_payload({{"page", "/cart"}}, current);
-  ASSERT_TRUE(page_only.ok);
-  EXPECT_EQ(page_only.meta, (CartMeta{"/cart", current.items}));
-  const CartPayloadResult items_only = parse_update_payload({{"items", json::array()}}, current);
-  ASSERT_TRUE(items_only.ok);
-  EXPECT_EQ(items_only.meta, (CartMeta{"/home", {}}));
-  const CartPayloadResult nothing = parse_update_payload(json::object(), current);
-  ASSERT_TRUE(nothing.ok);
-  EXPECT_EQ(nothing.meta, current);
+  const Result<CartMeta> page_only = parse_update_payload({{"page", "/cart"}}, current);
+  ASSERT_TRUE(page_only);
+  EXPECT_EQ(*page_only, (CartMeta{"/cart", current.items}));
+  const Result<CartMeta> items_only = parse_update_payload({{"items", json::array()}}, current);
+  ASSERT_TRUE(items_only);
+  EXPECT_EQ(*items_only, (CartMeta{"/home", {}}));
+  const Result<CartMeta> nothing = parse_update_payload(json::object(), current);
+  ASSERT_TRUE(nothing);
+  EXPECT_EQ(*nothing, current);
+}
+
+TEST(CartPayload, RefusalsCarryACode) {
+  EXPECT_EQ(parse_join_payload({{"page", 3}}).code(), Errc::malformed);
+  EXPECT_EQ(parse_join_payload({{"cart", 1}}).code(), Errc::malformed);
+  EXPECT_EQ(parse_join_payload({{"page", std::string(kMaxPageBytes + 1, 'p')}}).code(),
+            Errc::too_large);
+  EXPECT_EQ(parse_join_payload({{"items", {item("p", "")}}}).code(), Errc::invalid);
+  EXPECT_EQ(parse_join_payload({{"page", "/"}}).code(), Errc::ok);
 }
 
 TEST(CartPayload, UpdateRefusesLikeJoin) {
   const CartMeta current{"/home", {}};
-  const CartPayloadResult r =
+  const Result<CartMeta> r =
       parse_update_payload({{"page", "/x"}, {"items", {item("p", "1", 0)}}}, current);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.reason, "items[0].qty out of range");
-  EXPECT_FALSE(parse_update_payload({{"qty", 1}}, current).ok);
+  EXPECT_FALSE(r);
+  EXPECT_EQ(r.code(), Errc::invalid);
+  EXPECT_EQ(r.reason(), "items[0].qty out of range");
+  EXPECT_FALSE(parse_update_payload({{"qty", 1}}, current));
 }
 
-// Whatever is accepted lies within the contract's bounds.
+// Whatever is accepted lies within the bounds of docs/PROTOCOL.md section 6.
 RC_GTEST_PROP(CartPayloadProperty, AcceptedMetasRespectTheBounds, ()) {
   const auto gen_item = rc::gen::apply(
       [](int product, int size, int qty) {
@@ -165,14 +171,14 @@ RC_GTEST_PROP(CartPayloadProperty, AcceptedMetasRespectTheBounds, ()) {
       },
       rc::gen::inRange(0, 5), rc::gen::inRange(0, 3), rc::gen::inRange(-2, 120));
   const auto items = *rc::gen::container<std::vector<json>>(gen_item);
-  const CartPayloadResult r = parse_join_payload({{"items", items}});
-  if (!r.ok) {
-    RC_ASSERT(!r.reason.empty());
+  const Result<CartMeta> r = parse_join_payload({{"items", items}});
+  if (!r) {
+    RC_ASSERT(!r.reason().empty());
     return;
   }
-  RC_ASSERT(r.meta.items.size() <= kMaxItems);
+  RC_ASSERT(r->items.size() <= kMaxItems);
   std::uint32_t total = 0;
-  for (const auto& i : r.meta.items) {
+  for (const auto& i : r->items) {
     RC_ASSERT(i.qty >= kMinQty);
     RC_ASSERT(i.qty <= kMaxQty);
     total += i.qty;

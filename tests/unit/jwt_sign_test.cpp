@@ -10,10 +10,12 @@
 #include "presence/cart_meta.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
 
-using testing::kNow;
+using namespace presence::jwt;
+
+using test::kNow;
 
 nlohmann::json segment_json(const std::string& token, std::size_t index) {
   std::size_t at = 0;
@@ -22,8 +24,8 @@ nlohmann::json segment_json(const std::string& token, std::size_t index) {
 }
 
 TEST(Sign, WritesTheJoseHeaderWithTheKeysKid) {
-  const Key hs = testing::load_test_key("2026", Alg::hs256, "hs256.key");
-  const Key ed = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key hs = test::load_test_key("2026", Alg::hs256, "hs256.key");
+  const Key ed = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   const Claims claims{"cart-42", "shopper", kNow + 60, {}, {}};
   EXPECT_EQ(segment_json(*sign(hs, claims), 0),
             nlohmann::json({{"alg", "HS256"}, {"typ", "JWT"}, {"kid", "2026"}}));
@@ -31,7 +33,7 @@ TEST(Sign, WritesTheJoseHeaderWithTheKeysKid) {
 }
 
 TEST(Sign, WritesOnlyTheClaimsThatAreSet) {
-  const Key hs = testing::load_test_key("", Alg::hs256, "hs256.key");
+  const Key hs = test::load_test_key("", Alg::hs256, "hs256.key");
   EXPECT_EQ(segment_json(*sign(hs, {"cart-42", "shopper", kNow + 60, {}, {}}), 1),
             nlohmann::json({{"sub", "cart-42"}, {"role", "shopper"}, {"exp", kNow + 60}}));
   EXPECT_EQ(segment_json(*sign(hs, {"alice", "admin", kNow + 60, kNow - 1, kNow}), 1),
@@ -43,7 +45,7 @@ TEST(Sign, WritesOnlyTheClaimsThatAreSet) {
 }
 
 TEST(Sign, ProducesAnEd25519SignatureLibsodiumAccepts) {
-  const Key ed = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key ed = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   const std::string token = *sign(ed, {"cart-42", "shopper", kNow + 60, {}, {}});
   const std::size_t dot = token.rfind('.');
   const std::string signature = *base64url::decode(token.substr(dot + 1));
@@ -57,8 +59,8 @@ TEST(Sign, ProducesAnEd25519SignatureLibsodiumAccepts) {
 }
 
 TEST(Sign, RefusesWhatItCannotSignOrCouldNeverVerify) {
-  const Key ed_public = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
-  const Key hs = testing::load_test_key("", Alg::hs256, "hs256.key");
+  const Key ed_public = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key hs = test::load_test_key("", Alg::hs256, "hs256.key");
   EXPECT_EQ(sign(ed_public, {"cart-42", "shopper", kNow + 60, {}, {}}), std::nullopt);
   EXPECT_EQ(sign(Key{}, {"cart-42", "shopper", kNow + 60, {}, {}}), std::nullopt);
   EXPECT_EQ(sign(hs, {"cart/42", "shopper", kNow + 60, {}, {}}), std::nullopt);
@@ -69,12 +71,12 @@ TEST(Sign, RefusesWhatItCannotSignOrCouldNeverVerify) {
 
 RC_GTEST_PROP(SignProperty, WhatIsSignedVerifiesWithTheSameClaims,
               (const std::string& sub_seed, bool admin, bool eddsa, std::int32_t ttl_seed)) {
-  static const Key hs = testing::load_test_key("", Alg::hs256, "hs256.key");
-  static const Key ed = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  static const Key hs = test::load_test_key("", Alg::hs256, "hs256.key");
+  static const Key ed = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   static const KeyRing ring = [] {
     KeyRing keys;
     keys.add(hs);
-    keys.add(testing::load_test_key("", Alg::eddsa, "ed25519_public.pem"));
+    keys.add(test::load_test_key("", Alg::eddsa, "ed25519_public.pem"));
     return keys;
   }();
   std::string sub;
@@ -85,10 +87,10 @@ RC_GTEST_PROP(SignProperty, WhatIsSignedVerifiesWithTheSameClaims,
                       kNow - (ttl_seed & 0xff), kNow};
   const std::optional<std::string> token = sign(eddsa ? ed : hs, claims);
   RC_ASSERT(token.has_value());
-  const VerifyResult result = verify(*token, ring, testing::options(claims.role));
+  const VerifyResult result = verify(*token, ring, test::options(claims.role));
   RC_ASSERT(result.error == VerifyError::none);
   RC_ASSERT(result.claims == claims);
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

@@ -15,22 +15,23 @@
 #include "presence/base64url.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt::testing {
+namespace presence::test {
 
 inline constexpr std::int64_t kNow = 1764277500;  // the instant vectors.json was minted for
 
-// The test keys live next to these tests, in data/jwt/.
+// The test keys live next to these tests, in data/jwt/. Not found through
+// __FILE__: a compiler cache may make it relative to the build folder.
 inline std::string data_path(std::string_view name) {
-  return (std::filesystem::path(__FILE__).parent_path() / "data" / "jwt" / name).string();
+  return (std::filesystem::path(PRESENCE_TEST_DATA_DIR) / "jwt" / name).string();
 }
 
 // Test keys authorize both roles unless a test is about roles.
-inline const RoleSet kBothRoles = RoleSet(Role::shopper).with(Role::admin);
+inline const jwt::RoleSet kBothRoles = jwt::RoleSet(jwt::Role::shopper).with(jwt::Role::admin);
 
-inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file,
-                         RoleSet roles = kBothRoles) {
-  Key key;
-  const std::string error = load_key_file(kid, alg, data_path(file), key);
+inline jwt::Key load_test_key(std::string_view kid, jwt::Alg alg, std::string_view file,
+                              jwt::RoleSet roles = kBothRoles) {
+  jwt::Key key;
+  const std::string error = jwt::load_key_file(kid, alg, data_path(file), key);
   EXPECT_EQ(error, "");
   key.roles = roles;
   return key;
@@ -38,10 +39,10 @@ inline Key load_test_key(std::string_view kid, Alg alg, std::string_view file,
 
 // header.claims.signature over the given JSON texts, signed with `key` as its alg says.
 inline std::string forge(std::string_view header_json, std::string_view claims_json,
-                         const Key& key) {
+                         const jwt::Key& key) {
   std::string input = base64url::encode(header_json) + "." + base64url::encode(claims_json);
   std::string signature;
-  if (key.alg == Alg::hs256) {
+  if (key.alg == jwt::Alg::hs256) {
     signature.resize(crypto_auth_hmacsha256_BYTES);
     crypto_auth_hmacsha256_state state;
     crypto_auth_hmacsha256_init(&state, key.secret.data(), key.secret.size());
@@ -62,12 +63,12 @@ inline std::string claims_json(std::int64_t exp, std::string_view role = "shoppe
          "}";
 }
 
-inline VerifyOptions options(std::string_view role = "shopper", std::int64_t leeway_s = 0) {
-  VerifyOptions opts;
+inline jwt::VerifyOptions options(std::string_view role = "shopper", std::int64_t leeway_s = 0) {
+  jwt::VerifyOptions opts;
   opts.now_s = kNow;
   opts.leeway_s = leeway_s;
   opts.required_role = role;
   return opts;
 }
 
-}  // namespace presence::jwt::testing
+}  // namespace presence::test

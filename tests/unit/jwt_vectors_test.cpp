@@ -1,5 +1,5 @@
 // Tokens minted once by python3-jwt (data/jwt/make_vectors.py): proof that a
-// standard library's tokens get the contract's answer from our verifier.
+// standard library's tokens get the answer docs/PROTOCOL.md gives from our verifier.
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -9,23 +9,25 @@
 #include "jwt_test_support.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
+
+using namespace presence::jwt;
 
 TEST(PyJwtVectors, VerifyAsMinted) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, testing::data_path("hs256.key")),
+  ASSERT_EQ(ring.load_file("", Alg::hs256, test::kBothRoles, test::data_path("hs256.key")),
             "");
-  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, testing::kBothRoles,
-                           testing::data_path("hs256_next.key")),
+  ASSERT_EQ(ring.load_file("hs-next", Alg::hs256, test::kBothRoles,
+                           test::data_path("hs256_next.key")),
             "");
   ASSERT_EQ(
-      ring.load_file("", Alg::eddsa, testing::kBothRoles, testing::data_path("ed25519_public.pem")),
+      ring.load_file("", Alg::eddsa, test::kBothRoles, test::data_path("ed25519_public.pem")),
       "");
-  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, testing::kBothRoles,
-                           testing::data_path("ed25519_next_public.pem")),
+  ASSERT_EQ(ring.load_file("ed-next", Alg::eddsa, test::kBothRoles,
+                           test::data_path("ed25519_next_public.pem")),
             "");
-  std::ifstream in(testing::data_path("vectors.json"));
+  std::ifstream in(test::data_path("vectors.json"));
   const nlohmann::json vectors = nlohmann::json::parse(in);
   ASSERT_GE(vectors.size(), 10u);
   std::size_t accepted = 0;
@@ -43,4 +45,4 @@ TEST(PyJwtVectors, VerifyAsMinted) {
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

@@ -10,13 +10,15 @@
 #include "presence/cart_meta.hpp"
 #include "presence/jwt.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
 
-using testing::claims_json;
-using testing::forge;
-using testing::kNow;
-using testing::options;
+using namespace presence::jwt;
+
+using test::claims_json;
+using test::forge;
+using test::kNow;
+using test::options;
 
 static_assert(noexcept(verify(std::string_view(), std::declval<const KeyRing&>(),
                               std::declval<const VerifyOptions&>())));
@@ -25,8 +27,8 @@ class Verify : public ::testing::Test {
  protected:
   Verify() {
     EXPECT_EQ(ring_.add(hs_), "");
-    EXPECT_EQ(ring_.load_file("", Alg::eddsa, testing::kBothRoles,
-                              testing::data_path("ed25519_public.pem")),
+    EXPECT_EQ(ring_.load_file("", Alg::eddsa, test::kBothRoles,
+                              test::data_path("ed25519_public.pem")),
               "");
   }
 
@@ -38,8 +40,8 @@ class Verify : public ::testing::Test {
     return forge(R"({"alg":"HS256","typ":"JWT"})", claims, hs_);
   }
 
-  const Key hs_ = testing::load_test_key("", Alg::hs256, "hs256.key");
-  const Key ed_ = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key hs_ = test::load_test_key("", Alg::hs256, "hs256.key");
+  const Key ed_ = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   KeyRing ring_;
 };
 
@@ -148,13 +150,13 @@ TEST_F(Verify, RefusesEveryOtherAlg) {
 TEST_F(Verify, NeverChecksAnHs256TokenWithAPublicKey) {
   // The attack: sign HS256 with the verifier's public key, published, as the secret.
   const std::string pem = [] {
-    std::FILE* f = std::fopen(testing::data_path("ed25519_public.pem").c_str(), "rb");
+    std::FILE* f = std::fopen(test::data_path("ed25519_public.pem").c_str(), "rb");
     std::string text(512, '\0');
     text.resize(std::fread(text.data(), 1, text.size(), f));
     std::fclose(f);
     return text;
   }();
-  const Key ed_public = testing::load_test_key("ed", Alg::eddsa, "ed25519_public.pem");
+  const Key ed_public = test::load_test_key("ed", Alg::eddsa, "ed25519_public.pem");
   const std::string raw(reinterpret_cast<const char*>(ed_public.public_key.data()),
                         ed_public.public_key.size());
   KeyRing public_only;
@@ -227,9 +229,9 @@ TEST_F(Verify, RefusesTheWrongRole) {
 
 TEST_F(Verify, TakesOnlyRolesTheVerifyingKeyIsConfiguredFor) {
   // A shopper backend's key signing role "admin": the signature is good, the key may not say so.
-  const Key shop = testing::load_test_key("shop-1", Alg::hs256, "hs256.key", Role::shopper);
+  const Key shop = test::load_test_key("shop-1", Alg::hs256, "hs256.key", Role::shopper);
   const Key admin =
-      testing::load_test_key("admin-1", Alg::eddsa, "ed25519_private.pem", Role::admin);
+      test::load_test_key("admin-1", Alg::eddsa, "ed25519_private.pem", Role::admin);
   KeyRing ring;
   ASSERT_EQ(ring.add(shop), "");
   ASSERT_EQ(ring.add(admin), "");
@@ -297,8 +299,8 @@ TEST_F(Verify, RefusesAnUnknownKid) {
 }
 
 TEST_F(Verify, RotatesKeysByKid) {
-  Key old_key = testing::load_test_key("2025", Alg::hs256, "hs256.key");
-  Key new_key = testing::load_test_key("2026", Alg::hs256, "hs256_next.key");
+  Key old_key = test::load_test_key("2025", Alg::hs256, "hs256.key");
+  Key new_key = test::load_test_key("2026", Alg::hs256, "hs256_next.key");
   KeyRing both;
   ASSERT_EQ(both.add(old_key), "");
   ASSERT_EQ(both.add(new_key), "");
@@ -434,11 +436,11 @@ TEST(VerifyError, HasAName) {
 RC_GTEST_PROP(VerifyProperty, ArbitraryTextNeverVerifies, (const std::string& text)) {
   KeyRing ring;
   RC_ASSERT(
-      ring.load_file("", Alg::hs256, testing::kBothRoles, testing::data_path("hs256.key")).empty());
+      ring.load_file("", Alg::hs256, test::kBothRoles, test::data_path("hs256.key")).empty());
   const VerifyResult result = verify(text, ring, options());
   RC_ASSERT(result.error != VerifyError::none);
   RC_ASSERT(!result.reason.empty());
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

@@ -12,10 +12,12 @@
 #include "jwt_test_support.hpp"
 #include "presence/base64url.hpp"
 
-namespace presence::jwt {
+namespace presence {
 namespace {
 
-using testing::data_path;
+using namespace presence::jwt;
+
+using test::data_path;
 using ::testing::HasSubstr;
 
 std::string read_data(std::string_view name) {
@@ -128,22 +130,22 @@ TEST(KeyFile, ErrorsFromTheContentsNameThePath) {
 }
 
 TEST(KeyFile, ReadsAnEd25519PublicKeyForVerificationOnly) {
-  const Key key = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key key = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
   EXPECT_FALSE(key.can_sign());
   EXPECT_NE(key.public_key, decltype(key.public_key){});
 }
 
 TEST(KeyFile, DerivesThePublicKeyFromAnEd25519PrivateKey) {
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
-  const Key priv = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key priv = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   EXPECT_TRUE(priv.can_sign());
   EXPECT_EQ(priv.signing_key.size(), kEd25519SigningKeyBytes);
   EXPECT_EQ(priv.public_key, pub.public_key);
 }
 
 TEST(KeyFile, ReadsPkcs8Version2WithAMatchingPublicKey) {
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
-  const Key other = testing::load_test_key("", Alg::eddsa, "ed25519_next_public.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key other = test::load_test_key("", Alg::eddsa, "ed25519_next_public.pem");
   auto v2 = [](std::string der, const Key& with) {
     der[1] = 0x51;  // outer length grows by the appended [1] public key
     der[4] = 0x01;  // version 1 (OneAsymmetricKey)
@@ -204,10 +206,10 @@ TEST(KeyFile, RefusesAPublicKeyOffTheCurve) {
 }
 
 TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
-  const Key priv = testing::load_test_key("", Alg::eddsa, "ed25519_private.pem");
+  const Key priv = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   EXPECT_EQ(ed25519_private_pem(priv), read_data("ed25519_private.pem"));
   EXPECT_EQ(ed25519_public_pem(priv), read_data("ed25519_public.pem"));
-  const Key pub = testing::load_test_key("", Alg::eddsa, "ed25519_public.pem");
+  const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
   EXPECT_EQ(ed25519_private_pem(pub), "");
   Key back;
   ASSERT_EQ(parse_key("", Alg::eddsa, ed25519_private_pem(priv), back), "");
@@ -216,24 +218,24 @@ TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
 
 TEST(KeyRing, LoadsFilesAndReportsTheirErrors) {
   KeyRing ring;
-  EXPECT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
-  EXPECT_EQ(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+  EXPECT_EQ(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
+  EXPECT_EQ(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
             "");
-  EXPECT_THAT(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("rsa_public.pem")),
+  EXPECT_THAT(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("rsa_public.pem")),
               HasSubstr("rsa_public.pem: not an Ed25519 key"));
   EXPECT_EQ(ring.size(), 2u);
 }
 
 TEST(KeyRing, RefusesDuplicateKidsAndASecondKeyWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("2025", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("2025", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
   EXPECT_THAT(
-      ring.load_file("2025", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+      ring.load_file("2025", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
       HasSubstr("duplicate kid \"2025\""));
-  ASSERT_EQ(ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+  ASSERT_EQ(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
             "");
   EXPECT_THAT(
-      ring.load_file("", Alg::eddsa, testing::kBothRoles, data_path("ed25519_next_public.pem")),
+      ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_next_public.pem")),
       HasSubstr("second EdDSA key without kid"));
   EXPECT_EQ(ring.size(), 2u);
 }
@@ -253,7 +255,7 @@ TEST(KeyRing, AddAppliesTheKeyFileChecks) {
 
 TEST(KeyRing, RefusesAKeyWithoutRoles) {
   KeyRing ring;
-  Key key = testing::load_test_key("k", Alg::hs256, "hs256.key", RoleSet());
+  Key key = test::load_test_key("k", Alg::hs256, "hs256.key", RoleSet());
   EXPECT_EQ(ring.add(key), "key authorizes no role: give it roles");
   key.roles = Role::shopper;
   EXPECT_EQ(ring.add(key), "");
@@ -279,13 +281,13 @@ TEST(KeyRing, RefusesOneKeyUnderTwoRoleSets) {
 TEST(Role, ParsesRoleSets) {
   EXPECT_EQ(RoleSet::parse("shopper"), RoleSet(Role::shopper));
   EXPECT_EQ(RoleSet::parse("admin"), RoleSet(Role::admin));
-  EXPECT_EQ(RoleSet::parse("shopper,admin"), testing::kBothRoles);
-  EXPECT_EQ(RoleSet::parse("admin,shopper"), testing::kBothRoles);
+  EXPECT_EQ(RoleSet::parse("shopper,admin"), test::kBothRoles);
+  EXPECT_EQ(RoleSet::parse("admin,shopper"), test::kBothRoles);
   for (const char* bad : {"", "Shopper", "shopper,", ",admin", "admin,admin", "shopper admin",
                           "shopper,admin,shopper", "root"}) {
     EXPECT_EQ(RoleSet::parse(bad), std::nullopt) << bad;
   }
-  EXPECT_EQ(testing::kBothRoles.name(), "shopper,admin");
+  EXPECT_EQ(test::kBothRoles.name(), "shopper,admin");
   EXPECT_EQ(RoleSet(Role::admin).name(), "admin");
   EXPECT_EQ(role_from_name("admin"), Role::admin);
   EXPECT_EQ(role_from_name("superuser"), std::nullopt);
@@ -293,9 +295,9 @@ TEST(Role, ParsesRoleSets) {
 
 TEST(KeyRing, FindsByKidAndAlg) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("a", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
-  ASSERT_EQ(ring.load_file("b", Alg::hs256, testing::kBothRoles, data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("e", Alg::eddsa, testing::kBothRoles, data_path("ed25519_public.pem")),
+  ASSERT_EQ(ring.load_file("a", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("b", Alg::hs256, test::kBothRoles, data_path("hs256_next.key")), "");
+  ASSERT_EQ(ring.load_file("e", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
             "");
   ASSERT_NE(ring.find("b", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("b", Alg::hs256)->kid, "b");
@@ -308,9 +310,9 @@ TEST(KeyRing, FindsByKidAndAlg) {
 
 TEST(KeyRing, PrefersTheKeyWithoutKidForTokensWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("new", Alg::hs256, testing::kBothRoles, data_path("hs256_next.key")),
+  ASSERT_EQ(ring.load_file("new", Alg::hs256, test::kBothRoles, data_path("hs256_next.key")),
             "");
-  ASSERT_EQ(ring.load_file("", Alg::hs256, testing::kBothRoles, data_path("hs256.key")), "");
+  ASSERT_EQ(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
   ASSERT_NE(ring.find("", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("", Alg::hs256)->kid, "");
 }
@@ -340,4 +342,4 @@ TEST(SecretBytes, CopiesAndMovesKeepTheBytes) {
 }
 
 }  // namespace
-}  // namespace presence::jwt
+}  // namespace presence

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
-namespace presence::ws {
+namespace presence {
 namespace {
+
+using namespace presence::ws;
 
 OriginPolicy policy_of(std::initializer_list<std::string_view> entries) {
   OriginPolicy policy;
@@ -77,4 +79,4 @@ TEST(OriginPolicy, BoundsTheNumberOfEntries) {
 }
 
 }  // namespace
-}  // namespace presence::ws
+}  // namespace presence

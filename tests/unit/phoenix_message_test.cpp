@@ -5,62 +5,69 @@
 
 #include <string>
 
-namespace presence::phoenix {
+namespace presence {
 namespace {
+
+using namespace presence::phoenix;
 
 using nlohmann::json;
 
 TEST(PhoenixMessage, ParsesAJoin) {
-  const Parsed p = parse_message(
+  const Result<Message> p = parse_message(
       R"(["3","3","cart:c1","phx_join",{"page":"/","items":[{"product":"p","size":"9"}]}])");
-  ASSERT_EQ(p.error, ParseError::none) << p.reason;
-  EXPECT_EQ(p.msg.join_ref, "3");
-  EXPECT_EQ(p.msg.ref, "3");
-  EXPECT_EQ(p.msg.topic, "cart:c1");
-  EXPECT_EQ(p.msg.event, "phx_join");
-  EXPECT_EQ(p.msg.payload["items"][0]["size"], "9");
+  ASSERT_TRUE(p) << p.reason();
+  EXPECT_EQ(p->join_ref, "3");
+  EXPECT_EQ(p->ref, "3");
+  EXPECT_EQ(p->topic, "cart:c1");
+  EXPECT_EQ(p->event, "phx_join");
+  EXPECT_EQ(p->payload["items"][0]["size"], "9");
 }
 
 TEST(PhoenixMessage, ParsesAHeartbeatWithNullJoinRef) {
-  const Parsed p = parse_message(R"([null,"7","phoenix","heartbeat",{}])");
-  ASSERT_EQ(p.error, ParseError::none);
-  EXPECT_EQ(p.msg.join_ref, std::nullopt);
-  EXPECT_EQ(p.msg.ref, "7");
-  EXPECT_TRUE(p.msg.payload.is_object());
+  const Result<Message> p = parse_message(R"([null,"7","phoenix","heartbeat",{}])");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->join_ref, std::nullopt);
+  EXPECT_EQ(p->ref, "7");
+  EXPECT_TRUE(p->payload.is_object());
 }
 
 TEST(PhoenixMessage, PayloadMayBeAnyJson) {
-  EXPECT_EQ(parse_message(R"([null,null,"t","e",null])").error, ParseError::none);
-  EXPECT_EQ(parse_message(R"([null,null,"t","e",[1,2]])").msg.payload, json({1, 2}));
+  EXPECT_TRUE(parse_message(R"([null,null,"t","e",null])"));
+  EXPECT_EQ(parse_message(R"([null,null,"t","e",[1,2]])")->payload, json({1, 2}));
 }
 
 TEST(PhoenixMessage, RefusesNonJson) {
   for (const char* text :
        {"", "[", "not json", R"(["a","b","c","d",{}] x)", "[1,]", R"([null,null,"t","e",1e400])"}) {
-    const Parsed p = parse_message(text);
-    EXPECT_EQ(p.error, ParseError::not_json) << text;
-    EXPECT_FALSE(p.reason.empty());
+    const Result<Message> p = parse_message(text);
+    EXPECT_EQ(p.code(), Errc::malformed) << text;
+    EXPECT_EQ(p.reason(), "not JSON");
   }
 }
 
 TEST(PhoenixMessage, RefusesNonArrays) {
-  EXPECT_EQ(parse_message(R"({"topic":"t"})").error, ParseError::not_array);
-  EXPECT_EQ(parse_message("42").error, ParseError::not_array);
+  for (const char* text : {R"({"topic":"t"})", "42"}) {
+    const Result<Message> p = parse_message(text);
+    EXPECT_EQ(p.code(), Errc::invalid) << text;
+    EXPECT_EQ(p.reason(), "not a JSON array") << text;
+  }
 }
 
 TEST(PhoenixMessage, RefusesWrongArity) {
-  EXPECT_EQ(parse_message(R"([null,null,"t","e"])").error, ParseError::wrong_arity);
-  EXPECT_EQ(parse_message(R"([null,null,"t","e",{},{}])").error, ParseError::wrong_arity);
-  EXPECT_EQ(parse_message("[]").error, ParseError::wrong_arity);
+  for (const char* text : {R"([null,null,"t","e"])", R"([null,null,"t","e",{},{}])", "[]"}) {
+    const Result<Message> p = parse_message(text);
+    EXPECT_EQ(p.code(), Errc::invalid) << text;
+    EXPECT_EQ(p.reason(), "expected [join_ref, ref, topic, event, payload]") << text;
+  }
 }
 
 TEST(PhoenixMessage, RefusesWrongFieldTypes) {
   for (const char* text :
        {R"([1,null,"t","e",{}])", R"([null,2,"t","e",{}])", R"([null,null,3,"e",{}])",
         R"([null,null,"t",null,{}])", R"([null,{},"t","e",{}])"}) {
-    const Parsed p = parse_message(text);
-    EXPECT_EQ(p.error, ParseError::bad_field_type) << text;
-    EXPECT_FALSE(p.reason.empty());
+    const Result<Message> p = parse_message(text);
+    EXPECT_EQ(p.code(), Errc::invalid) << text;
+    EXPECT_NE(p.reason().find(" must be a string"), std::string::npos) << p.reason();
   }
 }
 
@@ -70,14 +77,13 @@ std::string nested(std::size_t depth) {
 }
 
 TEST(PhoenixMessage, NestingAtTheLimitPassesAndOneDeeperFails) {
-  EXPECT_EQ(parse_message(nested(kMaxJsonDepth)).error, ParseError::none);
-  EXPECT_EQ(parse_message(nested(kMaxJsonDepth + 1)).error, ParseError::too_deep);
+  EXPECT_TRUE(parse_message(nested(kMaxJsonDepth)));
+  EXPECT_EQ(parse_message(nested(kMaxJsonDepth + 1)).code(), Errc::too_large);
 }
 
 TEST(PhoenixMessage, BracketsInsideStringsDoNotCountAsNesting) {
   const std::string deep_looking = "\"" + std::string(kMaxJsonDepth * 2, '[') + "\\\"{\"";
-  EXPECT_EQ(parse_message(R"([null,null,"t","e",{"s":)" + deep_looking + "}]").error,
-            ParseError::none);
+  EXPECT_TRUE(parse_message(R"([null,null,"t","e",{"s":)" + deep_looking + "}]"));
 }
 
 TEST(PhoenixMessage, EncodesAReply) {
@@ -107,7 +113,7 @@ TEST(PhoenixMessage, EscapesStrings) {
 TEST(PhoenixMessage, ReplyWithInvalidUtf8InTheResponseStillEncodes) {
   const std::string text = encode_reply(std::nullopt, std::nullopt, "t", "error",
                                         json{{"reason", std::string("bad \xff")}});
-  EXPECT_EQ(parse_message(text).error, ParseError::none);
+  EXPECT_TRUE(parse_message(text));
 }
 
 RC_GTEST_PROP(PhoenixMessageProperty, EncodedRepliesParseBack,
@@ -120,14 +126,14 @@ RC_GTEST_PROP(PhoenixMessageProperty, EncodedRepliesParseBack,
   const std::string t = clean(topic);
   const std::string r = clean(ref);
   const json response{{"value", clean(value)}};
-  const Parsed p = parse_message(encode_reply(std::nullopt, r, t, "ok", response));
-  RC_ASSERT(p.error == ParseError::none);
-  RC_ASSERT(!p.msg.join_ref.has_value());
-  RC_ASSERT(p.msg.ref == r);
-  RC_ASSERT(p.msg.topic == t);
-  RC_ASSERT(p.msg.event == std::string(kReplyEvent));
-  RC_ASSERT(p.msg.payload == json({{"status", "ok"}, {"response", response}}));
+  const Result<Message> p = parse_message(encode_reply(std::nullopt, r, t, "ok", response));
+  RC_ASSERT(static_cast<bool>(p));
+  RC_ASSERT(!p->join_ref.has_value());
+  RC_ASSERT(p->ref == r);
+  RC_ASSERT(p->topic == t);
+  RC_ASSERT(p->event == std::string(kReplyEvent));
+  RC_ASSERT(p->payload == json({{"status", "ok"}, {"response", response}}));
 }
 
 }  // namespace
-}  // namespace presence::phoenix
+}  // namespace presence

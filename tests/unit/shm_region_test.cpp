@@ -5,8 +5,10 @@
 #include <cstring>
 #include <vector>
 
-namespace presence::shm {
+namespace presence {
 namespace {
+
+using namespace presence::shm;
 
 class ArenaTest : public ::testing::Test {
  protected:
@@ -86,4 +88,4 @@ TEST_F(ArenaTest, AWalkVisitsEveryBlockAndRebuildsTheFreeLists) {
 }
 
 }  // namespace
-}  // namespace presence::shm
+}  // namespace presence

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 
-namespace presence::ws {
+namespace presence {
 namespace {
+
+using namespace presence::ws;
 
 // An independent statement of RFC 3629: decode each sequence to its code point, then check the
 // shortest form, the range and the surrogate gap.
@@ -140,4 +142,4 @@ RC_GTEST_PROP(Utf8Property, EncodedCodePointsAreValid, ()) {
 }
 
 }  // namespace
-}  // namespace presence::ws
+}  // namespace presence

@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
-namespace presence::ws {
+namespace presence {
 namespace {
+
+using namespace presence::ws;
 
 using Kind = FrameEvent::Kind;
 
@@ -532,4 +534,4 @@ RC_GTEST_PROP(WsFrameProperty, EncodedMessagesDecodeToThemselves, (const std::st
 }
 
 }  // namespace
-}  // namespace presence::ws
+}  // namespace presence

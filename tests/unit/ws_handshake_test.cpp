@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
-namespace presence::ws {
+namespace presence {
 namespace {
+
+using namespace presence::ws;
 
 UpgradeRequest good_request() {
   UpgradeRequest r;
@@ -126,4 +128,4 @@ TEST(QueryParam, AbsentOrMalformed) {
 }
 
 }  // namespace
-}  // namespace presence::ws
+}  // namespace presence

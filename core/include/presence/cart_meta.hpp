@@ -1,5 +1,5 @@
 // What one shopper connection reports about itself: the page it shows and the
-// cart it holds. Bounds are those of CONTRACT.md section 3 (shopper topic).
+// cart it holds. Bounds: docs/PROTOCOL.md section 6.
 #pragma once
 
 #include <cstddef>

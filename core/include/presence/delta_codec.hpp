@@ -9,22 +9,19 @@
 #include <string_view>
 
 #include "presence/crdt.hpp"
+#include "presence/result.hpp"
 
 namespace presence {
 
 inline constexpr std::uint8_t kDeltaCodecVersion = 1;
 
-enum class DecodeStatus { ok, truncated, bad_header, out_of_bounds, malformed, trailing_bytes };
-
-struct DecodeResult {
-  DecodeStatus status;
-  std::string reason;  // empty when ok
-};
-
 std::string encode_delta(const Delta& delta);  // deltas and full states
 std::string encode_context(const CausalContext& context);
 
-DecodeResult decode_delta(std::string_view bytes, Delta& out);
-DecodeResult decode_context(std::string_view bytes, CausalContext& out);
+// A refusal is Errc::too_large for a length or count past its bound,
+// Errc::unsupported for another codec version, Errc::malformed otherwise
+// (cut short, bytes left over, a wrong kind, an impossible value).
+Result<Delta> decode_delta(std::string_view bytes);
+Result<CausalContext> decode_context(std::string_view bytes);
 
 }  // namespace presence

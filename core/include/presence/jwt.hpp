@@ -1,5 +1,5 @@
-// JSON Web Tokens (RFC 7519, compact serialization) as CONTRACT.md section 2
-// defines them: HS256 and EdDSA (Ed25519) on libsodium, claims sub / role /
+// JSON Web Tokens (RFC 7519, compact serialization) as docs/PROTOCOL.md
+// section 3 defines them: HS256 and EdDSA (Ed25519) on libsodium, claims sub / role /
 // exp / nbf / iat. Key files and their formats: keyring.hpp.
 //
 // libsodium is initialised once, by the first KeyRing::add / parse_key / sign

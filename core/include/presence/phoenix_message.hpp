@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "presence/result.hpp"
+
 namespace presence::phoenix {
 
 // Deepest nesting of arrays and objects accepted in a message (the message array itself is level
@@ -24,16 +26,11 @@ struct Message {
   nlohmann::json payload;
 };
 
-enum class ParseError { none, not_json, not_array, wrong_arity, bad_field_type, too_deep };
-
-struct Parsed {
-  ParseError error = ParseError::none;
-  Message msg;
-  std::string reason;  // why, when error != none
-};
-
-// Never throws; a malformed message is an error value.
-Parsed parse_message(std::string_view text) noexcept;
+// Never throws. A refusal is Errc::malformed for text that is not JSON,
+// Errc::invalid for JSON that is not [join_ref, ref, topic, event, payload]
+// (its refs may still be readable), Errc::too_large past kMaxJsonDepth, and
+// Errc::exhausted when memory ran out.
+Result<Message> parse_message(std::string_view text) noexcept;
 
 // [join_ref, ref, topic, "phx_reply", {"status": status, "response": response}]
 std::string encode_reply(const std::optional<std::string>& join_ref,

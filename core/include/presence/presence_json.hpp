@@ -1,5 +1,5 @@
-// Phoenix Presence payloads of CONTRACT.md section 3: presence_state,
-// presence_diff and the stats aggregate, as JSON texts.
+// Phoenix Presence payloads (docs/PROTOCOL.md sections 7 and 8):
+// presence_state, presence_diff and the stats aggregate, as JSON texts.
 #pragma once
 
 #include <cstdint>

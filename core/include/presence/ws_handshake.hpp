@@ -13,7 +13,7 @@ namespace presence::ws {
 inline constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 // The only protocol version; a 426 answer carries it in Sec-WebSocket-Version.
 inline constexpr std::string_view kWebSocketVersion = "13";
-// The Phoenix serializer version the server speaks (CONTRACT.md section 1).
+// The Phoenix serializer version the server speaks (docs/PROTOCOL.md section 2).
 inline constexpr std::string_view kPhoenixVsn = "2.0.0";
 inline constexpr int kStatusBadRequest = 400;
 inline constexpr int kStatusUpgradeRequired = 426;

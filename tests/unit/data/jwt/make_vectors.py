@@ -2,7 +2,7 @@
 """Known-answer tokens minted by python3-jwt (PyJWT) with the test keys here.
 
 Run once; the output, vectors.json, is committed so the C++ unit tests prove
-that tokens from a standard library verify (or are refused) as the contract
+that tokens from a standard library verify (or are refused) as docs/PROTOCOL.md
 says, without needing Python at test time. Every vector is checked at NOW.
 """
 import json
