@@ -181,8 +181,7 @@ ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept {
     conn = new WsConn(r->connection, r, plcf,
                       admin ? presence::SocketRole::admin : presence::SocketRole::shopper,
                       std::move(verified.claims.sub));
-    conn->out = std::move(response);  // written first, by ws_start
-    conn->bounds.push_back(conn->out.size());
+    conn->queue.push_preamble(std::move(response));  // written first, by ws_start
   } catch (const std::exception&) {
     delete conn;
     return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -3,18 +3,25 @@
 #pragma once
 
 #include <cstddef>
-#include <new>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "ngx_presence_conf.hpp"
+#include "presence/admin_feed.hpp"
 #include "presence/channel_session.hpp"
+#include "presence/send_queue.hpp"
 #include "presence/ws_frame.hpp"
 
 namespace presence::ngx {
 
-inline constexpr size_t kNotListed = static_cast<size_t>(-1);
+struct WsConn;
+
+// A socket's place in its worker's list of open sockets (intrusive, so that
+// listing a socket never allocates).
+struct SocketLink {
+  ngx_queue_t queue{};
+  WsConn* conn = nullptr;
+};
 
 struct WsConn {
   WsConn(ngx_connection_t* conn, ngx_http_request_t* req, const LocConf* plcf,
@@ -24,62 +31,19 @@ struct WsConn {
   ngx_http_request_t* r;  // the upgrade request, until the takeover frees it
   presence::ChannelSession session;
   presence::ws::FrameParser parser;
-  std::string out;  // frames not yet written
-  size_t out_pos = 0;
+  // Frames not yet written; frame ends are kept only for admins (stats).
+  presence::SendQueue queue;
+  presence::AdminFeed::Admin feed;  // admins: its place in the worker's feed
+  // Bytes received but not yet handled because the queue went over its
+  // bound (back-pressure); at most one read slice.
+  std::string unread;
   ngx_msec_t idle_timeout;
-  size_t send_buffer;
   ngx_event_t takeover;  // posted: frees the request once the handler returned
   enum class State { upgrading, open, closing } state = State::upgrading;
   bool close_sent = false;
   bool write_shut = false;
-  bool stale = false;    // admin: dropped pushes, resync once drained
-  size_t stats_end = 0;  // admin: end in `out` of the last stats frame queued
-  // Admin: one stats frame that goes ahead of the presence data queued in
-  // `out`, at the next frame boundary there (see ws_queue_stats).
-  std::string urgent;
-  size_t urgent_pos = 0;
-  std::vector<size_t> bounds;  // admin: ends of the frames in `out`, ascending
-  size_t bounds_head = 0;      // bounds before it are behind out_pos
-  // The last frame boundary out_pos reached; none until the 101 answer that
-  // starts `out` is written.
-  size_t at_bound = kNotListed;
-  size_t conn_index = kNotListed;
-  size_t admin_index = kNotListed;
-
-  size_t pending() const noexcept { return out.size() - out_pos; }
-  bool congested() const noexcept { return pending() > send_buffer / 2; }
-};
-
-// A worker-local set of sockets with O(1) insert and removal: each socket
-// keeps its position in the member Index, so leaving costs a swap.
-template <size_t WsConn::*Index>
-class SocketList {
- public:
-  // False only when memory runs out.
-  bool insert(WsConn* conn) noexcept {
-    if (conn->*Index != kNotListed) return true;
-    try {
-      items_.push_back(conn);
-    } catch (const std::bad_alloc&) {
-      return false;
-    }
-    conn->*Index = items_.size() - 1;
-    return true;
-  }
-
-  void erase(WsConn* conn) noexcept {
-    if (conn->*Index == kNotListed) return;
-    WsConn* last = items_.back();
-    items_[conn->*Index] = last;
-    last->*Index = conn->*Index;
-    items_.pop_back();
-    conn->*Index = kNotListed;
-  }
-
-  const std::vector<WsConn*>& items() const noexcept { return items_; }
-
- private:
-  std::vector<WsConn*> items_;
+  bool input_paused = false;  // not read until its queue is within its bound
+  SocketLink link;
 };
 
 // ngx_presence_handshake.cpp: the location handler of presence_socket.
@@ -89,25 +53,12 @@ ngx_int_t socket_handler(ngx_http_request_t* r, const LocConf* plcf) noexcept;
 // Starts the socket: writes what is queued (the 101 answer), then reads
 // first_bytes as the first bytes received.
 void ws_start(WsConn* conn, std::string_view first_bytes) noexcept;
-// Queues the text of one message; false when the queue is over its bound
-// (the connection is then closing, or the admin marked stale).
+// Queues the text of one message answering what the peer sent. Its bound was
+// checked before that message was handled: the peer's input is not read
+// while its queue is over the bound (back-pressure), so a peer that does not
+// read is held to its reading pace, and closed with 1008 when it has read
+// nothing for its idle timeout. False when the socket is closing.
 bool ws_queue_text(WsConn* conn, std::string_view text) noexcept;
-// A text frame built in place: its payload starts kFrameGap bytes into the
-// string, room left for the header. ws_frame_in_place writes the header and
-// returns where the frame begins; ws_queue_frame queues it (under the same
-// bound as ws_queue_text), taking the string itself when `take` is set and
-// nothing is waiting, so a multi-megabyte feed message is never copied.
-inline constexpr size_t kFrameGap = presence::ws::kMaxFrameHeaderBytes;
-size_t ws_frame_in_place(std::string& frame) noexcept;
-bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) noexcept;
-// Queues an admin's stats push outside that bound: stats are small and say
-// where the store is now, so they must not wait for a presence feed the admin
-// is slow to read, nor mark its feed stale. An admin that keeps up gets them
-// behind what is queued (never ahead of the diffs they count); a congested
-// one (its presence view is behind anyway) gets them ahead of its queued
-// presence data, at the next frame boundary. At most one stats frame waits
-// at a time; false (the caller retries next tick) while one does.
-bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept;
 void ws_flush(WsConn* conn) noexcept;
 void ws_begin_close(WsConn* conn, presence::ws::CloseCode code, std::string_view reason) noexcept;
 // Closes every open socket of this worker (shutdown, reload).
@@ -116,6 +67,8 @@ void ws_close_all(presence::ws::CloseCode code, std::string_view reason) noexcep
 // ngx_presence_broadcast.cpp: the worker's admin feed.
 void admin_listen(WsConn* conn) noexcept;
 void admin_forget(WsConn* conn) noexcept;
+// An admin that just joined admin:stats gets its first stats, behind the reply.
+void admin_welcome(WsConn* conn) noexcept;
 void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept;
 
 }  // namespace presence::ngx
