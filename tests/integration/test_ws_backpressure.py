@@ -1,4 +1,4 @@
-"""Write back-pressure (issue 4): a client that stops reading never blocks
+"""Write back-pressure: a client that stops reading never blocks
 its worker nor grows its memory without bound; an admin that fell behind is
 resynced to the exact state, a shopper that floods without reading is cut
 off (or no longer read from)."""
