@@ -5,12 +5,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
-#include <exception>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "ngx_presence_broadcast.hpp"
 #include "ngx_presence_connection.hpp"
+#include "ngx_presence_guard.hpp"
 #include "ngx_presence_zone.hpp"
 
 namespace presence::ngx {
@@ -25,31 +26,39 @@ constexpr size_t kReadSlice = 16 * 1024;
 constexpr size_t kReadBudget = 256 * 1024;
 // How long a closing socket may take to answer our close frame.
 constexpr ngx_msec_t kCloseLinger = 2000;
-// Queue memory above this is given back once the queue drains.
-constexpr size_t kKeepQueueCapacity = 4096;
 
-SocketList<&WsConn::conn_index> g_conns;
+// The worker's open sockets.
+ngx_queue_t g_conns = {&g_conns, &g_conns};
 u_char g_read_buffer[kReadSlice];
+
+bool listed(const WsConn* conn) noexcept {
+  return conn->link.conn != nullptr;
+}
 
 // Leaves the socket's channels: its presences are gone the moment it closes.
 void end_session(WsConn* conn) noexcept {
   admin_forget(conn);
   if (presence::Tracker* tracker = zone_tracker()) {
-    try {
-      conn->session.close(*tracker);
-    } catch (const std::exception& e) {
-      ngx_log_error(NGX_LOG_ALERT, conn->c->log, 0, "presence: untrack failed: %s", e.what());
-    }
+    guarded(conn->c->log, NGX_LOG_ALERT, "untrack", [&] { conn->session.close(*tracker); });
   }
 }
 
 void close_now(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
   end_session(conn);
-  g_conns.erase(conn);
+  if (listed(conn)) ngx_queue_remove(&conn->link.queue);
   count_socket(-1);
   delete conn;
   ngx_http_close_connection(c);
+}
+
+// Queues a frame the socket must answer with (a pong); it counts against the
+// bound like any other, which the reader then respects before the next frame.
+void queue_control(WsConn* conn, presence::ws::Opcode op, std::string_view payload) noexcept {
+  if (!guarded(conn->c->log, NGX_LOG_ERR, "queuing a control frame",
+               [&] { conn->queue.push_frame(op, payload); })) {
+    ws_begin_close(conn, CloseCode::internal_error, "out of memory");
+  }
 }
 
 void handle_message(WsConn* conn, const FrameEvent& ev) {
@@ -67,32 +76,31 @@ void handle_message(WsConn* conn, const FrameEvent& ev) {
   if (conn->session.wants_presence() || conn->session.wants_stats() ||
       conn->session.wants_history()) {
     admin_listen(conn);
+    admin_welcome(conn);
   } else {
     admin_forget(conn);
   }
 }
 
-// Admins keep where each queued frame ends, so a stats frame can go out
-// between two of them. A bound that could not be kept only makes the frames
-// around it one unit, which is still correct.
-void mark_frame_end(WsConn* conn) noexcept {
-  if (conn->session.role() != presence::SocketRole::admin) return;
-  try {
-    conn->bounds.push_back(conn->out.size());
-  } catch (const std::bad_alloc&) {
+// Back-pressure: input is handled only while the socket's queue is within its
+// bound, so a peer that sends without reading what it is answered waits for
+// its own reading (its idle timeout still ends it, see ws_flush).
+bool input_held(WsConn* conn) noexcept {
+  if (conn->state == WsConn::State::open && !conn->queue.within_bound()) {
+    conn->input_paused = true;
   }
+  return conn->input_paused;
 }
 
-void queue_control(WsConn* conn, presence::ws::Opcode op, std::string_view payload) {
-  presence::ws::append_frame(conn->out, op, payload);
-  mark_frame_end(conn);
-}
-
-// Feeds received bytes to the parser until they are used up or the socket
-// starts closing.
+// Feeds received bytes to the parser until they are used up, the socket
+// starts closing, or its queue goes over its bound: the rest then waits in
+// `unread` for the queue to drain.
 void receive(WsConn* conn, const u_char* data, size_t len) {
-  count(&Counters::bytes_in, static_cast<ngx_atomic_int_t>(len));
   while (len > 0 && conn->state == WsConn::State::open) {
+    if (input_held(conn)) {
+      conn->unread.assign(reinterpret_cast<const char*>(data), len);
+      return;
+    }
     size_t used = 0;
     FrameEvent ev = conn->parser.feed(data, len, &used);
     data += used;
@@ -123,6 +131,35 @@ void receive(WsConn* conn, const u_char* data, size_t len) {
   }
 }
 
+// Runs a receive; an exception closes the socket with 1011.
+void receive_guarded(WsConn* conn, const u_char* data, size_t len) noexcept {
+  if (!guarded(conn->c->log, NGX_LOG_ERR, "handling a message",
+               [&] { receive(conn, data, len); })) {
+    ws_begin_close(conn, CloseCode::internal_error, "internal error");
+  }
+}
+
+enum class Read { more, done, gone };
+
+// Reads one slice; `gone` when the socket was closed (and freed).
+Read read_slice(WsConn* conn, size_t* budget, bool* received) noexcept {
+  ngx_connection_t* c = conn->c;
+  if (conn->state == WsConn::State::open && input_held(conn)) return Read::done;
+  ssize_t n = c->recv(c, g_read_buffer, sizeof(g_read_buffer));
+  if (n == NGX_AGAIN) return Read::done;
+  if (n == 0 || n == NGX_ERROR) {
+    // The peer is gone (or finished its side of the close handshake).
+    close_now(conn);
+    return Read::gone;
+  }
+  count(&Counters::bytes_in, n);
+  *budget -= std::min(*budget, static_cast<size_t>(n));
+  if (conn->state == WsConn::State::closing) return Read::more;  // drain until EOF
+  *received = true;
+  receive_guarded(conn, g_read_buffer, static_cast<size_t>(n));
+  return Read::more;
+}
+
 void read_handler(ngx_event_t* rev) noexcept {
   ngx_connection_t* c = static_cast<ngx_connection_t*>(rev->data);
   auto* conn = static_cast<WsConn*>(c->data);
@@ -133,38 +170,39 @@ void read_handler(ngx_event_t* rev) noexcept {
       close_now(conn);
       return;
     }
-    count(&Counters::closes_idle);
-    ws_begin_close(conn, CloseCode::normal, "idle timeout");
+    if (conn->input_paused) {
+      // It sends but has read nothing of its answers for the idle timeout.
+      count(&Counters::closes_slow_reader);
+      ws_begin_close(conn, CloseCode::policy_violation, "not reading");
+    } else {
+      count(&Counters::closes_idle);
+      ws_begin_close(conn, CloseCode::normal, "idle timeout");
+    }
     ws_flush(conn);
     return;
   }
 
-  size_t budget = kReadBudget;
   bool received = false;
-  try {
-    while (budget > 0) {
-      ssize_t n = c->recv(c, g_read_buffer, sizeof(g_read_buffer));
-      if (n == NGX_AGAIN) break;
-      if (n == 0 || n == NGX_ERROR) {
-        // The peer is gone (or finished its side of the close handshake).
-        close_now(conn);
-        return;
-      }
-      budget -= std::min(budget, static_cast<size_t>(n));
-      if (conn->state == WsConn::State::closing) continue;  // drain until EOF
+  if (conn->state == WsConn::State::open && conn->queue.within_bound()) {
+    conn->input_paused = false;
+    if (!conn->unread.empty()) {
+      // Resuming after back-pressure: what was held is handled first.
+      std::string held;
+      held.swap(conn->unread);
       received = true;
-      receive(conn, g_read_buffer, static_cast<size_t>(n));
+      receive_guarded(conn, reinterpret_cast<const u_char*>(held.data()), held.size());
     }
-  } catch (const std::exception& e) {
-    ngx_log_error(NGX_LOG_ERR, c->log, 0, "presence: %s", e.what());
-    ws_begin_close(conn, CloseCode::internal_error, "internal error");
   }
+  size_t budget = kReadBudget;
+  Read step = Read::more;
+  while (budget > 0 && step == Read::more) step = read_slice(conn, &budget, &received);
+  if (step == Read::gone) return;
 
   if (conn->state == WsConn::State::open) {
     conn->parser.release_buffers();
     if (received) ngx_add_timer(rev, conn->idle_timeout);
   }
-  if (budget == 0) {
+  if (budget == 0 && !conn->input_paused) {
     ngx_post_event(rev, &ngx_posted_events);
   } else if (ngx_handle_read_event(rev, 0) != NGX_OK) {
     close_now(conn);
@@ -187,8 +225,9 @@ WsConn::WsConn(ngx_connection_t* conn, ngx_http_request_t* req, const LocConf* p
       session(role, std::move(sub), worker_owner(static_cast<std::uint64_t>(conn->number)),
               plcf->max_channels),
       parser(presence::ws::Role::server, plcf->max_message),
+      queue(plcf->send_buffer, role == presence::SocketRole::admin),
+      feed(session, queue, this),
       idle_timeout(plcf->idle_timeout),
-      send_buffer(plcf->send_buffer),
       takeover{} {}
 
 void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
@@ -198,121 +237,30 @@ void ws_start(WsConn* conn, std::string_view first_bytes) noexcept {
   c->read->handler = read_handler;
   c->write->handler = write_handler;
   count_socket(1);
-  if (!g_conns.insert(conn)) {
-    close_now(conn);
-    return;
-  }
+  conn->link.conn = conn;
+  ngx_queue_insert_tail(&g_conns, &conn->link.queue);
 
-  try {
-    if (!first_bytes.empty()) {
-      receive(conn, reinterpret_cast<const u_char*>(first_bytes.data()), first_bytes.size());
-    }
-  } catch (const std::exception& e) {
-    ngx_log_error(NGX_LOG_ERR, c->log, 0, "presence: %s", e.what());
-    ws_begin_close(conn, CloseCode::internal_error, "internal error");
+  if (!first_bytes.empty()) {
+    count(&Counters::bytes_in, static_cast<ngx_atomic_int_t>(first_bytes.size()));
+    receive_guarded(conn, reinterpret_cast<const u_char*>(first_bytes.data()), first_bytes.size());
   }
   if (conn->state == WsConn::State::open) ngx_add_timer(c->read, conn->idle_timeout);
   if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
     close_now(conn);
     return;
   }
-  if (c->read->ready) {
+  if (c->read->ready && !conn->input_paused) {
     ngx_post_event(c->read, &ngx_posted_events);
   }
   ws_flush(conn);
 }
 
-namespace {
-
-// The bound is on what is already queued, so one message of any size is
-// taken while the queue is within it: a snapshot larger than the buffer
-// still reaches an admin that keeps up, and small pushes cannot starve it.
-bool admit(WsConn* conn) noexcept {
+bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
   if (conn->state != WsConn::State::open) return false;
-  if (conn->pending() <= conn->send_buffer) return true;
-  if (conn->session.role() == presence::SocketRole::admin) {
-    // An admin that cannot keep up gets a fresh presence_state once its
-    // queue drains, instead of an ever longer backlog.
-    conn->stale = true;
-    return false;
-  }
-  count(&Counters::closes_slow_reader);
-  ws_begin_close(conn, CloseCode::policy_violation, "send buffer full");
-  return false;
-}
-
-// Runs `append` on one of the socket's queues; running out of memory there
-// closes the socket.
-template <class Append>
-bool appended(WsConn* conn, Append&& append) noexcept {
-  try {
-    append();
-    return true;
-  } catch (const std::bad_alloc&) {
+  if (!guarded(conn->c->log, NGX_LOG_ERR, "queuing a message",
+               [&] { conn->queue.push_text(text); })) {
     ws_begin_close(conn, CloseCode::internal_error, "out of memory");
     return false;
-  }
-}
-
-}  // namespace
-
-bool ws_queue_text(WsConn* conn, std::string_view text) noexcept {
-  if (!admit(conn) || !appended(conn, [&] {
-        presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
-      })) {
-    return false;
-  }
-  mark_frame_end(conn);
-  count(&Counters::messages_out);
-  return true;
-}
-
-size_t ws_frame_in_place(std::string& frame) noexcept {
-  std::uint8_t header[presence::ws::kMaxFrameHeaderBytes];
-  const size_t size = presence::ws::write_frame_header(header, presence::ws::Opcode::text,
-                                                       frame.size() - kFrameGap, true, nullptr);
-  const size_t begin = kFrameGap - size;
-  std::memcpy(frame.data() + begin, header, size);
-  return begin;
-}
-
-bool ws_queue_frame(WsConn* conn, std::string& frame, size_t begin, bool take) noexcept {
-  if (!admit(conn)) return false;
-  if (take && conn->pending() == 0) {
-    // The usual case of an admin that keeps up: its queue becomes the frame.
-    conn->out.swap(frame);
-    conn->out_pos = begin;
-    conn->stats_end = 0;
-    conn->bounds.clear();
-    conn->bounds_head = 0;
-    conn->at_bound = begin;
-  } else if (!appended(conn, [&] { conn->out.append(frame, begin); })) {
-    return false;
-  }
-  mark_frame_end(conn);
-  count(&Counters::messages_out);
-  return true;
-}
-
-bool ws_queue_stats(WsConn* conn, std::string_view text) noexcept {
-  if (conn->state != WsConn::State::open || conn->urgent_pos > 0) return false;
-  if (conn->congested()) {
-    // Ahead of the presence backlog; a newer stats replaces one not begun.
-    if (!appended(conn, [&] {
-          conn->urgent.clear();
-          presence::ws::append_frame(conn->urgent, presence::ws::Opcode::text, text);
-        })) {
-      return false;
-    }
-  } else {
-    if (!conn->urgent.empty() || conn->out_pos < conn->stats_end) return false;
-    if (!appended(conn, [&] {
-          presence::ws::append_frame(conn->out, presence::ws::Opcode::text, text);
-        })) {
-      return false;
-    }
-    conn->stats_end = conn->out.size();
-    mark_frame_end(conn);
   }
   count(&Counters::messages_out);
   return true;
@@ -322,93 +270,58 @@ void ws_begin_close(WsConn* conn, CloseCode code, std::string_view reason) noexc
   if (conn->state == WsConn::State::closing) return;
   conn->state = WsConn::State::closing;
   end_session(conn);
+  std::string().swap(conn->unread);
   // Nothing may follow the close frame: a stats frame not begun is dropped.
-  if (conn->urgent_pos == 0) conn->urgent.clear();
-  try {
-    if (!conn->close_sent) {
-      presence::ws::append_close(conn->out, code, reason);
-      mark_frame_end(conn);
-      conn->close_sent = true;
-    }
-  } catch (const std::bad_alloc&) {
-    // Nothing more can be said; the linger timer closes the socket.
+  conn->queue.drop_stats_not_begun();
+  // Out of memory, nothing more can be said: the linger timer closes it.
+  if (!conn->close_sent) {
+    conn->close_sent = guarded(conn->c->log, NGX_LOG_ERR, "queuing a close frame",
+                               [&] { conn->queue.push_close(code, reason); });
   }
   ngx_add_timer(conn->c->read, kCloseLinger);
 }
 
-namespace {
-
-// Sends from `buf`; false when the socket is done (closed, or would block).
-bool send_some(WsConn* conn, std::string& buf, size_t* pos, size_t limit, bool* closed) {
-  ngx_connection_t* c = conn->c;
-  ssize_t n = c->send(c, reinterpret_cast<u_char*>(buf.data()) + *pos, limit);
-  if (n == NGX_AGAIN) return false;
-  if (n == NGX_ERROR) {
-    *closed = true;
-    return false;
-  }
-  count(&Counters::bytes_out, n);
-  *pos += static_cast<size_t>(n);
-  return true;
-}
-
-}  // namespace
-
 void ws_flush(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
-  bool closed = false;
+  bool sent = false;
   for (;;) {
-    while (conn->bounds_head < conn->bounds.size() &&
-           conn->bounds[conn->bounds_head] <= conn->out_pos) {
-      conn->at_bound = conn->bounds[conn->bounds_head++];
+    std::span<char> chunk = conn->queue.next_chunk();
+    if (chunk.empty()) break;
+    ssize_t n = c->send(c, reinterpret_cast<u_char*>(chunk.data()), chunk.size());
+    if (n == NGX_AGAIN) break;
+    if (n == NGX_ERROR) {
+      close_now(conn);
+      return;
     }
-    // The urgent frame goes whole, and only between two frames of `out`.
-    if (!conn->urgent.empty() &&
-        (conn->urgent_pos > 0 || conn->out_pos == conn->at_bound || conn->pending() == 0)) {
-      if (!send_some(conn, conn->urgent, &conn->urgent_pos, conn->urgent.size() - conn->urgent_pos,
-                     &closed)) {
-        break;
-      }
-      if (conn->urgent_pos == conn->urgent.size()) {
-        conn->urgent.clear();
-        conn->urgent_pos = 0;
-      }
-      continue;
-    }
-    if (conn->pending() == 0) break;
-    // While a stats frame waits, stop at the end of the frame being sent.
-    size_t limit = conn->pending();
-    if (!conn->urgent.empty() && conn->bounds_head < conn->bounds.size()) {
-      limit = conn->bounds[conn->bounds_head] - conn->out_pos;
-    }
-    if (!send_some(conn, conn->out, &conn->out_pos, limit, &closed)) break;
+    count(&Counters::bytes_out, n);
+    conn->queue.advance(static_cast<size_t>(n));
+    sent = true;
   }
-  if (closed) {
-    close_now(conn);
-    return;
-  }
-  if (conn->pending() == 0 && conn->urgent.empty()) {
-    conn->out.clear();
-    conn->out_pos = 0;
-    conn->stats_end = 0;
-    conn->bounds.clear();
-    conn->bounds_head = 0;
-    conn->at_bound = 0;
-    if (conn->out.capacity() > kKeepQueueCapacity) std::string().swap(conn->out);
-    if (conn->urgent.capacity() > kKeepQueueCapacity) std::string().swap(conn->urgent);
-    if (conn->state == WsConn::State::closing && !conn->write_shut) {
-      // Our close frame is out: half-close and wait (kCloseLinger) for the
-      // peer's close or EOF, so no reset can destroy the frame in flight.
-      conn->write_shut = true;
-      shutdown(c->fd, SHUT_WR);
+  if (sent && conn->state == WsConn::State::open && conn->input_paused) {
+    if (conn->queue.within_bound()) {
+      conn->input_paused = false;
+      ngx_post_event(c->read, &ngx_posted_events);
+    } else {
+      // A peer that reads what it is sent is not idle, though it is not read.
+      ngx_add_timer(c->read, conn->idle_timeout);
     }
+  }
+  if (conn->queue.empty() && conn->state == WsConn::State::closing && !conn->write_shut) {
+    // Our close frame is out: half-close and wait (kCloseLinger) for the
+    // peer's close or EOF, so no reset can destroy the frame in flight.
+    conn->write_shut = true;
+    shutdown(c->fd, SHUT_WR);
   }
   if (ngx_handle_write_event(c->write, 0) != NGX_OK) close_now(conn);
 }
 
 void ws_close_all(CloseCode code, std::string_view reason) noexcept {
-  const std::vector<WsConn*> all = g_conns.items();  // closing leaves the list
-  for (WsConn* conn : all) {
+  // Closing takes a socket off the list, never another one: read the next
+  // link first, and nothing is copied.
+  ngx_queue_t* link = ngx_queue_head(&g_conns);
+  while (link != ngx_queue_sentinel(&g_conns)) {
+    WsConn* conn = (ngx_queue_data(link, SocketLink, queue))->conn;
+    link = ngx_queue_next(link);
     if (conn->state != WsConn::State::open) continue;
     ws_begin_close(conn, code, reason);
     ws_flush(conn);

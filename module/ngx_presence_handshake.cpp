@@ -232,9 +232,8 @@ ngx_int_t handshake(ngx_http_request_t* r, const LocConf* plcf) {
     conn = new WsConn(r->connection, r, plcf,
                       admin ? presence::SocketRole::admin : presence::SocketRole::shopper,
                       std::move(verified.claims.sub));
-    conn->out = std::move(response);  // written first, by ws_start
-    conn->bounds.push_back(conn->out.size());
-  } catch (...) {
+    conn->queue.push_preamble(std::move(response));  // written first, by ws_start
+  } catch (const std::exception&) {
     delete conn;
     throw;
   }

@@ -1,15 +1,14 @@
-// ngx_presence_history.cpp: the timeline's sampler and its admin:history feed.
+// ngx_presence_history.cpp: the timeline's sampler.
 #pragma once
 
-#include <vector>
+#include <string>
 
-#include "ngx_presence_socket.hpp"
-#include "presence/tracker.hpp"
+#include "ngx_presence_conf.hpp"
 
 namespace presence::ngx {
 
-void history_init(ngx_cycle_t* cycle, ngx_msec_t broadcast_interval) noexcept;
-void history_feed(presence::Tracker& tracker, const std::vector<WsConn*>& all,
-                  std::vector<WsConn*>& touched);
+// Starts this worker's sampling; returns the local replica's name, what the
+// samples are of (empty without a zone).
+std::string history_init(ngx_cycle_t* cycle, ngx_msec_t broadcast_interval) noexcept;
 
 }  // namespace presence::ngx

@@ -175,6 +175,8 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
   }
 
   Channel ch{msg.topic, msg.join_ref, kind, {}, {}};
+  // Room first: once tracked, a presence must not be lost to a failed push.
+  channels_.reserve(channels_.size() + 1);
   if (kind == Kind::cart) {
     TrackResult tracked = tracker.track(kCartTrackerTopic, sub_, meta, owner_, now_ms);
     if (tracked.error != TrackError::none) {
@@ -198,11 +200,10 @@ void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64
     presence_joined_ = true;
     out.push_back(presence_state_push(tracker));
   } else {
+    // The admin feed queues the first stats right behind this reply, in the
+    // one place of its queue that stats take.
     stats_joined_ = true;
-    // Read the version first: a change racing the snapshot is pushed again.
-    stats_version_ = tracker.stats_version();
-    out.push_back(phoenix::encode_push(msg.join_ref, kAdminStatsTopic, "stats",
-                                       encode_stats(tracker.stats(kCartTrackerTopic), now_ms)));
+    stats_version_ = kStatsUnseen;
   }
 }
 

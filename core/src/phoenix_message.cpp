@@ -105,6 +105,14 @@ std::string encode_push(const std::optional<std::string>& join_ref, std::string_
                         std::string_view event, std::string_view payload_json) {
   std::string out;
   out.reserve(payload_json.size() + topic.size() + event.size() + 32);
+  append_push_head(out, join_ref, topic, event);
+  out += payload_json;
+  append_push_tail(out);
+  return out;
+}
+
+void append_push_head(std::string& out, const std::optional<std::string>& join_ref,
+                      std::string_view topic, std::string_view event) {
   out += '[';
   append_ref(out, join_ref);
   out += ",null,";
@@ -112,9 +120,6 @@ std::string encode_push(const std::optional<std::string>& join_ref, std::string_
   out += ',';
   append_json_string(out, event);
   out += ',';
-  out += payload_json;
-  out += ']';
-  return out;
 }
 
 void append_json_string(std::string& out, std::string_view s) {

@@ -103,6 +103,15 @@ TEST(PhoenixMessage, EncodesAPushWithNullRef) {
   EXPECT_EQ(encode_push(std::nullopt, "t", "e", "{}"), R"([null,null,"t","e",{}])");
 }
 
+TEST(PhoenixMessage, APushWrittenInPlaceIsTheEncodedPush) {
+  std::string out = "prefix";
+  append_push_head(out, std::nullopt, "admin:cart_tracker", "presence_diff");
+  out += R"({"joins":{},"leaves":{}})";
+  append_push_tail(out);
+  EXPECT_EQ(out, "prefix" + encode_push(std::nullopt, "admin:cart_tracker", "presence_diff",
+                                        R"({"joins":{},"leaves":{}})"));
+}
+
 TEST(PhoenixMessage, EscapesStrings) {
   std::string out;
   append_json_string(out, std::string("q\"b\\n\n\x01\x1f\x7f\xc3\xa9", 11));

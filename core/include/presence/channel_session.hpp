@@ -57,7 +57,8 @@ class ChannelSession {
   void set_presence_seq(std::uint64_t seq) noexcept { presence_seq_ = seq; }
   // A fresh presence_state push (after falling behind): sets presence_seq.
   std::string presence_state_push(Tracker& tracker);
-  // The stats version this admin has seen.
+  // The stats version this admin has seen; kStatsUnseen after its join.
+  static constexpr std::uint64_t kStatsUnseen = ~std::uint64_t{0};
   std::uint64_t stats_version() const noexcept { return stats_version_; }
   void set_stats_version(std::uint64_t v) noexcept { stats_version_ = v; }
 

@@ -42,6 +42,15 @@ std::string encode_reply(const std::optional<std::string>& join_ref,
 std::string encode_push(const std::optional<std::string>& join_ref, std::string_view topic,
                         std::string_view event, std::string_view payload_json);
 
+// The same message written in place: append_push_head writes
+// `[join_ref,null,topic,event,`, the caller appends the payload JSON, and
+// append_push_tail closes the array.
+void append_push_head(std::string& out, const std::optional<std::string>& join_ref,
+                      std::string_view topic, std::string_view event);
+inline void append_push_tail(std::string& out) {
+  out += ']';
+}
+
 // Appends s as a JSON string literal (quotes and escapes); s must be UTF-8.
 void append_json_string(std::string& out, std::string_view s);
 
