@@ -72,7 +72,7 @@ def test_metric_names_helper_reads_promql():
 
 @pytest.fixture
 def exported(nginx):
-    with urllib.request.urlopen(nginx.url + "/metrics", timeout=5) as resp:
+    with urllib.request.urlopen(nginx.metrics_url + "/metrics", timeout=5) as resp:
         scraped = {line.split("{")[0].split()[0] for line in resp.read().decode().splitlines()
                    if line and not line.startswith("#")}
     declared = set(re.findall(r'"(presence_\w+)"', METRICS_SOURCE.read_text()))

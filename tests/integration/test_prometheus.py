@@ -24,7 +24,7 @@ SCRAPE_INTERVAL_S = 1
 
 
 def scrape(server):
-    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as resp:
+    with urllib.request.urlopen(server.metrics_url + "/metrics", timeout=5) as resp:
         return resp.headers["Content-Type"], resp.read().decode()
 
 
@@ -118,7 +118,7 @@ def prometheus_for():
 
     def start(server):
         folder = Path(tempfile.mkdtemp(prefix="presence-prometheus-"))
-        started.append(Prometheus(folder, server.port))
+        started.append(Prometheus(folder, server.metrics_port))
         return started[-1]
 
     yield start

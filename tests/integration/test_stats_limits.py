@@ -63,7 +63,7 @@ def test_a_join_one_past_the_string_cap_is_refused(nginx_factory):
 
 
 def metric_values(server):
-    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as resp:
+    with urllib.request.urlopen(server.metrics_url + "/metrics", timeout=5) as resp:
         lines = resp.read().decode().splitlines()
     return {
         name: float(value)

@@ -186,7 +186,7 @@ def test_reload_keeps_presence_equal_to_open_sockets(nginx_factory):
 
 
 def sockets_open(server):
-    text = urllib.request.urlopen(server.url + "/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(server.metrics_url + "/metrics", timeout=5).read().decode()
     match = re.search(r"^presence_sockets_open (\d+)$", text, re.M)
     assert match, text
     return int(match.group(1))

@@ -161,7 +161,7 @@ def test_close_flood_is_answered_once_and_ended(nginx_factory):
 
 
 def slow_reader_closes(server):
-    text = urllib.request.urlopen(f"{server.url}/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(f"{server.metrics_url}/metrics", timeout=5).read().decode()
     for line in text.splitlines():
         if line.startswith('presence_closes_total{reason="slow_reader"}'):
             return int(line.split()[-1])

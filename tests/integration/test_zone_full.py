@@ -26,7 +26,7 @@ def maximal_payload(tag):
 
 
 def metric(server, name):
-    text = urllib.request.urlopen(server.url + "/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(server.metrics_url + "/metrics", timeout=5).read().decode()
     match = re.search(rf"^{name} (\d+)$", text, re.M)
     assert match, text
     return int(match.group(1))

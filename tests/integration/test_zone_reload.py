@@ -49,7 +49,7 @@ def replaced_workers(server, old):
 
 
 def metric(server, name):
-    text = urllib.request.urlopen(server.url + "/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(server.metrics_url + "/metrics", timeout=5).read().decode()
     match = re.search(rf"^{name} (\d+)$", text, re.M)
     assert match, text
     return int(match.group(1))
