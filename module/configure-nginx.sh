@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Configures Debian's nginx sources (package nginx-dev) with the exact flags
-# Debian built /usr/sbin/nginx with, so the module's signature matches.
-# Usage: configure-nginx.sh <module-dir> <out-dir>
+# Configures an nginx source tree (Debian's, from package nginx-dev, by default)
+# with the exact flags that nginx was built with (its conf_flags), so the
+# module's signature matches.
+# Usage: configure-nginx.sh <module-dir> <out-dir> [nginx-src-dir, default /usr/share/nginx/src]
 set -euo pipefail
 module_dir=$1
 out_dir=$2
-src=/usr/share/nginx/src
+src=${3:-/usr/share/nginx/src}
 
 if [ ! -f "$src/conf_flags" ]; then
   echo "configure-nginx.sh: $src/conf_flags not found: install nginx-dev" >&2

@@ -7,13 +7,36 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PRESENCE_BUILD_DIR:-$root/build}
 
+# One package a line, so that additions merge cleanly.
 packages=(
-  build-essential cmake pkg-config git ca-certificates libssl-dev
-  nginx nginx-dev libsodium-dev nlohmann-json3-dev libhiredis-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
-  clang-14 libclang-rt-14-dev
-  redis-server chromium
-  python3 python3-pytest python3-websockets python3-jwt python3-cryptography
+  # the build: module, token tool, core
+  build-essential
+  cmake
+  pkg-config
+  git
+  ca-certificates
+  ccache
+  libssl-dev
+  nginx
+  nginx-dev
+  libsodium-dev
+  nlohmann-json3-dev
+  libhiredis-dev
+  # tests, benchmarks and fuzzers
+  libgtest-dev
+  libgmock-dev
+  googletest
+  libbenchmark-dev
+  librapidcheck-dev
+  clang-14
+  libclang-rt-14-dev
+  redis-server
+  chromium
+  python3
+  python3-pytest
+  python3-websockets
+  python3-jwt
+  python3-cryptography
   python3-hypothesis
   lintian prometheus
 )
@@ -43,7 +66,14 @@ if [ -f "$root/package-lock.json" ]; then
   fi
 fi
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Warnings are errors here (the option's default is off for users' builds);
+# ccache, when the caller has not chosen a launcher, keeps rebuilds cheap.
+launcher=()
+if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRESENCE_WERROR=ON \
+  "${launcher[@]}" >/dev/null
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 cmake --build "$build" -j"$(nproc)" "${targets[@]}"

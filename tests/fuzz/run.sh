@@ -1,46 +1,39 @@
 #!/bin/sh
-# Builds every tests/fuzz/*_fuzz.cpp as a libFuzzer target (ASan + UBSan) against all of
-# core/src, then runs each for the given seconds on a copy of tests/fuzz/corpus/<target>/.
+# Builds the libFuzzer targets (the CMake targets of tests/fuzz/*_fuzz.cpp, ASan +
+# UBSan, against the core libraries they link) with clang in a build folder of
+# their own, then runs each for the given seconds on a copy of
+# tests/fuzz/corpus/<target>/.
 # Usage: tests/fuzz/run.sh [seconds-per-target, default 20]
-# Build dir: $FUZZ_BUILD_DIR (default /tmp/presence-fuzz-build). Exits non-zero if any target
-# fails to build or finds a crash; the crashing input is left in <build>/artifacts/<target>/.
+# Build dir: $FUZZ_BUILD_DIR (default /tmp/presence-fuzz-build); compiler: $FUZZ_CXX
+# (default clang++-14). Exits non-zero if the targets fail to build or one finds a
+# crash; the crashing input is left in <build>/artifacts/<target>/.
 set -eu
 
 seconds=${1:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-/tmp/presence-fuzz-build}
-cxx=clang++-14
-sanitize="address,undefined"
-common="-std=c++20 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -I$root/core/include"
+cxx=${FUZZ_CXX:-clang++-14}
+cc=${FUZZ_CC:-$(echo "$cxx" | sed 's/clang++/clang/')}
 
-mkdir -p "$build/obj" "$build/bin" "$build/corpus" "$build/artifacts" "$build/logs"
+mkdir -p "$build/corpus" "$build/artifacts" "$build/logs"
 
-# A core object is rebuilt when its source or any core header is newer than it.
-newest_header=$(ls -t "$root"/core/include/presence/*.hpp "$root"/core/src/*.hpp 2>/dev/null | head -n 1)
-objects=""
-for src in "$root"/core/src/*.cpp; do
-  obj="$build/obj/$(basename "$src" .cpp).o"
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || { [ -n "$newest_header" ] && [ "$newest_header" -nt "$obj" ]; }; then
-    if ! $cxx $common -fsanitize=fuzzer-no-link,$sanitize -c "$src" -o "$obj"; then
-      echo "core: BUILD FAILED ($src)"
-      exit 1
-    fi
-  fi
-  objects="$objects $obj"
-done
+# -O1 as libFuzzer recommends, with assertions kept.
+if ! cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" \
+    -DPRESENCE_FUZZ=ON -DPRESENCE_TESTS=OFF -DPRESENCE_BENCH=OFF -DPRESENCE_DASHBOARD=OFF \
+    >"$build/logs/configure.log" 2>&1 || [ ! -f "$build/fuzz/targets.txt" ]; then
+  echo "fuzz: CONFIGURE FAILED, or PRESENCE_FUZZ is off (see $build/logs/configure.log)"
+  exit 1
+fi
+if ! cmake --build "$build" -j"$(nproc)" --target fuzzers >"$build/logs/build.log" 2>&1; then
+  echo "fuzz: BUILD FAILED (see $build/logs/build.log)"
+  exit 1
+fi
 
 status=0
-for target_src in "$root"/tests/fuzz/*_fuzz.cpp; do
-  target=$(basename "$target_src" .cpp)
-  bin="$build/bin/$target"
+for target in $(cat "$build/fuzz/targets.txt"); do
+  bin="$build/fuzz/$target"
   log="$build/logs/$target.log"
-  # shellcheck disable=SC2086 # $objects is a list of paths without spaces
-  if ! $cxx $common -fsanitize=fuzzer,$sanitize "$target_src" $objects -lsodium -o "$bin" \
-      >"$log" 2>&1; then
-    echo "$target: BUILD FAILED (see $log)"
-    status=1
-    continue
-  fi
   corpus="$build/corpus/$target"
   rm -rf "$corpus"
   mkdir -p "$corpus" "$build/artifacts/$target"

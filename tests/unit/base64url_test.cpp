@@ -40,7 +40,7 @@ TEST(Base64url, RefusesEveryByteOutsideTheAlphabet) {
     EXPECT_EQ(decode(std::string("QUJD") + c + "UJD").has_value(), url.find(c) != url.npos) << byte;
     if (standard.find(c) == standard.npos) {
       const bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-      EXPECT_EQ(decode_standard(std::string("QUJD") + c + "QUI=").has_value(), space) << byte;
+      EXPECT_EQ(base64::decode(std::string("QUJD") + c + "QUI=").has_value(), space) << byte;
     }
   }
 }
@@ -54,12 +54,12 @@ TEST(Base64url, RefusesImpossibleLengthsAndNonCanonicalBits) {
 }
 
 TEST(Base64url, StandardVariantTakesPemBodies) {
-  EXPECT_EQ(encode_standard("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(encode_standard("\xfb\xff\xbf"), "+/+/");
-  EXPECT_EQ(decode_standard("Zm9v\r\nYmE=\n"), std::string("fooba"));
-  EXPECT_EQ(decode_standard("+/+/"), std::string("\xfb\xff\xbf"));
-  EXPECT_EQ(decode_standard("-_-_"), std::nullopt);
-  EXPECT_EQ(decode_standard("Zm9vYmE"), std::nullopt);
+  EXPECT_EQ(base64::encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64::encode("\xfb\xff\xbf"), "+/+/");
+  EXPECT_EQ(base64::decode("Zm9v\r\nYmE=\n"), std::string("fooba"));
+  EXPECT_EQ(base64::decode("+/+/"), std::string("\xfb\xff\xbf"));
+  EXPECT_EQ(base64::decode("-_-_"), std::nullopt);
+  EXPECT_EQ(base64::decode("Zm9vYmE"), std::nullopt);
 }
 
 RC_GTEST_PROP(Base64url, DecodeInvertsEncode, (const std::string& bytes)) {

@@ -53,7 +53,7 @@ std::string bytes_of(const SecretBytes& secret) {
 std::string private_der() {
   const std::string pem = read_data("ed25519_private.pem");
   const std::size_t body = pem.find('\n') + 1;
-  return *base64url::decode_standard(pem.substr(body, pem.find("-----END") - body));
+  return *base64::decode(pem.substr(body, pem.find("-----END") - body));
 }
 
 std::string pem(std::string_view label, std::string_view der) {
@@ -186,7 +186,7 @@ TEST(KeyFile, RefusesBadPem) {
               HasSubstr("not base64"));
   EXPECT_THAT(load_error(Alg::eddsa, good + good), HasSubstr("more than one PEM block"));
   // One byte short of an Ed25519 SubjectPublicKeyInfo.
-  const std::string der = *base64url::decode_standard(
+  const std::string der = *base64::decode(
       good.substr(good.find('\n') + 1, good.find("-----END") - good.find('\n') - 1));
   EXPECT_THAT(load_error(Alg::eddsa, pem("PUBLIC KEY", der.substr(0, der.size() - 1))),
               HasSubstr("not an Ed25519 SubjectPublicKeyInfo"));

@@ -6,13 +6,13 @@
 #include "presence/base64url.hpp"
 #include "presence/cart_meta.hpp"
 #include "presence/jwt.hpp"
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 
 namespace presence::jwt {
 
 std::optional<std::string> sign(const Key& key, const Claims& claims) noexcept {
   if (!key.can_sign() || !is_valid_subject(claims.sub) || claims.role.empty() ||
-      !detail::sodium_ready()) {
+      !presence::sodium_ready()) {
     return std::nullopt;
   }
   try {

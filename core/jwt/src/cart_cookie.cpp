@@ -5,7 +5,7 @@
 #include "hs256.hpp"
 #include "presence/base64url.hpp"
 #include "presence/cart_meta.hpp"
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 
 namespace presence::jwt {
 namespace {
@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view kDomain = "presence cart cookie v1\n";
 
 std::optional<detail::Hs256Mac> cart_mac(const Key& key, std::string_view cart_id) {
-  if (!key.can_sign() || !detail::sodium_ready()) return std::nullopt;
+  if (!key.can_sign() || !presence::sodium_ready()) return std::nullopt;
   const SecretBytes mac_key =
       key.alg == Alg::hs256
           ? key.secret

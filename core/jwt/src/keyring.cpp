@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 
 namespace presence::jwt {
 
@@ -110,7 +110,7 @@ std::string KeyRing::load_file(std::string_view kid, Alg alg, RoleSet roles,
 }
 
 std::string KeyRing::add(Key key) {
-  if (!detail::sodium_ready()) return "libsodium failed to initialise";
+  if (!presence::sodium_ready()) return "libsodium failed to initialise";
   if (key.roles.empty()) return "key authorizes no role: give it roles";
   if (key.kid.size() > kMaxKidBytes) {
     return "kid longer than " + std::to_string(kMaxKidBytes) + " bytes";

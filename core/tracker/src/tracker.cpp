@@ -12,7 +12,7 @@
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence_store.hpp"
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 #include "tracker_lock.hpp"
 
 namespace presence {
@@ -239,7 +239,7 @@ std::optional<Tracker> Tracker::open(void* region, std::size_t size, LockOps loc
     fail(error, "stats entries out of range (1 to 1000)");
   } else if (cfg.max_strings > kMaxStringsLimit) {
     fail(error, "string cap out of range (at most 16777216)");
-  } else if (!jwt::detail::sodium_ready()) {
+  } else if (!presence::sodium_ready()) {
     fail(error, "libsodium failed to initialise (no random source for the hash key)");
   } else if (!plan_layout(size, cfg, &l)) {
     fail(error, "region too small for the change log, the history and the tables");

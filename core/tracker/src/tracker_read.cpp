@@ -9,7 +9,7 @@
 #include "locked_copy.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence/tracker.hpp"
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 
 namespace presence {
 
@@ -231,7 +231,7 @@ struct StatsScratch {
 const shm::HashKey& grouping_key() {
   static const shm::HashKey key = [] {
     shm::HashKey k{};
-    if (jwt::detail::sodium_ready()) randombytes_buf(k.data(), k.size());
+    if (presence::sodium_ready()) randombytes_buf(k.data(), k.size());
     return k;
   }();
   return key;

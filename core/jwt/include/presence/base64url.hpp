@@ -1,5 +1,5 @@
 // Base64url without padding (RFC 4648 section 5), as JWT segments use it, and
-// the padded standard alphabet PEM bodies use. Both wrap libsodium's decoder,
+// base64 (section 4, padded) as PEM bodies use it. Both wrap libsodium's decoder,
 // which refuses bytes outside the alphabet and non-zero trailing bits, so every
 // byte string has exactly one accepted encoding.
 #pragma once
@@ -16,10 +16,14 @@ std::string encode(std::string_view bytes);
 // (4n+1) or non-canonical trailing bits.
 std::optional<std::string> decode(std::string_view text) noexcept;
 
+}  // namespace presence::base64url
+
+namespace presence::base64 {
+
 // Standard alphabet with '=' padding, as PEM bodies use it.
-std::string encode_standard(std::string_view bytes);
+std::string encode(std::string_view bytes);
 
 // Standard alphabet with '=' padding; ASCII whitespace (PEM line breaks) is skipped.
-std::optional<std::string> decode_standard(std::string_view text) noexcept;
+std::optional<std::string> decode(std::string_view text) noexcept;
 
-}  // namespace presence::base64url
+}  // namespace presence::base64

@@ -13,7 +13,7 @@
 
 #include "presence/base64url.hpp"
 #include "presence/keyring.hpp"
-#include "sodium_ready.hpp"
+#include "presence/sodium_ready.hpp"
 
 namespace presence::jwt {
 namespace {
@@ -96,7 +96,7 @@ std::string parse_hs256(std::string_view contents, Key& out) {
   }
   std::optional<std::string> decoded;
   if (secret.starts_with(kBase64SecretPrefix)) {
-    decoded = base64url::decode_standard(secret.substr(kBase64SecretPrefix.size()));
+    decoded = base64::decode(secret.substr(kBase64SecretPrefix.size()));
     if (!decoded) return "HS256 secret after \"base64:\" is not valid base64";
     secret = *decoded;
   }
@@ -159,14 +159,14 @@ std::string parse_eddsa(std::string_view contents, Key& out) {
     return "not an Ed25519 key: found a \"" + std::string(block.label) +
            "\" PEM block, expected \"PUBLIC KEY\" or \"PRIVATE KEY\"";
   }
-  std::optional<std::string> der = base64url::decode_standard(block.body);
+  std::optional<std::string> der = base64::decode(block.body);
   if (!der) return "bad PEM: the body of the " + std::string(block.label) + " is not base64";
   Scrubbed scrub(*der);
   return is_public ? parse_ed25519_public(*der, out) : parse_ed25519_private(*der, out);
 }
 
 std::string pem_block(std::string_view label, std::string_view der) {
-  const std::string body = base64url::encode_standard(der);
+  const std::string body = base64::encode(der);
   std::string out = std::string(kPemBegin) + std::string(label) + std::string(kPemDashes) + "\n";
   for (std::size_t at = 0; at < body.size(); at += kPemLineChars) {
     out += body.substr(at, kPemLineChars) + "\n";
@@ -225,7 +225,7 @@ std::string ed25519_private_pem(const Key& key) {
 }
 
 std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out) {
-  if (!detail::sodium_ready()) return "libsodium failed to initialise";
+  if (!presence::sodium_ready()) return "libsodium failed to initialise";
   Key key;
   key.kid = std::string(kid);
   key.alg = alg;

@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-namespace presence::base64url {
+namespace presence {
 namespace {
 
 bool is_url_alphabet(unsigned char c) {
@@ -48,20 +48,27 @@ std::string encode_variant(std::string_view bytes, int variant) {
 
 }  // namespace
 
+namespace base64url {
+
 std::string encode(std::string_view bytes) {
   return encode_variant(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-std::string encode_standard(std::string_view bytes) {
-  return encode_variant(bytes, sodium_base64_VARIANT_ORIGINAL);
 }
 
 std::optional<std::string> decode(std::string_view text) noexcept {
   return decode_variant(text, is_url_alphabet, sodium_base64_VARIANT_URLSAFE_NO_PADDING, nullptr);
 }
 
-std::optional<std::string> decode_standard(std::string_view text) noexcept {
+}  // namespace base64url
+
+namespace base64 {
+
+std::string encode(std::string_view bytes) {
+  return encode_variant(bytes, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::optional<std::string> decode(std::string_view text) noexcept {
   return decode_variant(text, is_pem_alphabet, sodium_base64_VARIANT_ORIGINAL, " \t\r\n");
 }
 
-}  // namespace presence::base64url
+}  // namespace base64
+}  // namespace presence
