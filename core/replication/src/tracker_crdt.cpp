@@ -86,11 +86,6 @@ bool valid_delta(const Delta& d) {
 
 }  // namespace
 
-ReplicaName Tracker::local_replica() {
-  shm::Locked locked(base_, lock_);
-  return name_of(header().replicas[shm::kLocalReplica]);
-}
-
 CausalContext Tracker::context() {
   auto& buf = shm::scratch_buffer();
   constexpr std::size_t kBytes = sizeof(shm::ReplicaSlot) * kMaxReplicas;

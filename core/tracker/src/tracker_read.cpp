@@ -373,4 +373,12 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
   return out;
 }
 
+// A read the module needs without the replication library: the name the
+// timeline's samples and the stats' nodes carry.
+ReplicaName Tracker::local_replica() {
+  shm::Locked locked(base_, lock_);
+  const shm::ReplicaSlot& slot = header().replicas[shm::kLocalReplica];
+  return ReplicaName{std::string(slot.name.data(), slot.name_len), slot.generation};
+}
+
 }  // namespace presence
