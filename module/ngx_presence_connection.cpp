@@ -46,8 +46,12 @@ void end_session(WsConn* conn) noexcept {
 void close_now(WsConn* conn) noexcept {
   ngx_connection_t* c = conn->c;
   end_session(conn);
-  if (listed(conn)) ngx_queue_remove(&conn->link.queue);
-  count_socket(-1);
+  // ngx_queue_remove is several statements: braces keep all of them conditional.
+  // A socket is counted when it is listed (ws_start), so only then uncounted.
+  if (listed(conn)) {
+    ngx_queue_remove(&conn->link.queue);
+    count_socket(-1);
+  }
   delete conn;
   ngx_http_close_connection(c);
 }
