@@ -131,7 +131,7 @@ def test_prometheus_scrapes_the_shoppers_and_connections_created(nginx, promethe
     # Three carts, one of them open in two tabs: 3 shoppers, 4 connections.
     tabs = [Shopper(nginx, sub) for sub in ("cart-1", "cart-2", "cart-3", "cart-3")]
     prom = prometheus_for(nginx)
-    target = f"127.0.0.1:{nginx.port}"
+    target = f"127.0.0.1:{nginx.metrics_port}"
     prom.wait_for_value(f'up{{job="nginx-presence",instance="{target}"}}', 1)
     sample = prom.wait_for_value("presence_shoppers", 3)
     assert sample["metric"]["instance"] == target

@@ -33,7 +33,12 @@ def metric(server, name):
 
 
 def test_a_full_zone_refuses_newcomers_and_lets_shoppers_online_update(nginx_factory):
-    server = nginx_factory(workers=1, overrides={"presence_zone": SMALL_ZONE})
+    # The example keeps an hour of per-second history; a 1m zone has room for a
+    # minute. Every shopper here brings strings of its own: the cap on distinct
+    # strings is lifted so that the zone's room, not the cap, runs out.
+    server = nginx_factory(
+        workers=1, overrides={"presence_zone": SMALL_ZONE, "presence_history": "1m 1h"},
+        extra_http="presence_max_strings 1000000;")
     online = []
     refusal = None
     for i in range(2000):
