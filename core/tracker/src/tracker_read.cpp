@@ -8,8 +8,8 @@
 #include "hash.hpp"
 #include "locked_copy.hpp"
 #include "presence/phx_ref.hpp"
-#include "presence/tracker.hpp"
 #include "presence/sodium_ready.hpp"
+#include "presence/tracker.hpp"
 
 namespace presence {
 
@@ -371,6 +371,12 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
   std::sort(out.nodes.begin(), out.nodes.end());
   out.nodes.erase(std::unique(out.nodes.begin(), out.nodes.end()), out.nodes.end());
   return out;
+}
+
+ReplicaName Tracker::local_replica() {
+  shm::Locked locked(base_, lock_);
+  const auto& local = header().replicas[shm::kLocalReplica];
+  return ReplicaName{std::string(local.name.data(), local.name_len), local.generation};
 }
 
 }  // namespace presence
