@@ -22,8 +22,7 @@ struct Keys {
   KeyRing ring;
 
   Keys() {
-    if (!parse_key("", Alg::hs256, "benchmark-secret-of-at-least-32-bytes", hs).empty())
-      std::abort();
+    if (!parse_key("", Alg::hs256, "benchmark-secret-of-at-least-32-bytes", hs)) std::abort();
     ed.alg = Alg::eddsa;
     unsigned char seed[kEd25519SeedBytes] = {42};
     unsigned char signing[kEd25519SigningKeyBytes];
@@ -32,7 +31,7 @@ struct Keys {
         SecretBytes(std::string_view(reinterpret_cast<char*>(signing), sizeof signing));
     hs.roles = Role::shopper;
     ed.roles = Role::shopper;
-    if (!ring.add(hs).empty() || !ring.add(ed).empty()) std::abort();
+    if (!ring.add(hs) || !ring.add(ed)) std::abort();
   }
 };
 

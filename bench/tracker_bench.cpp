@@ -16,6 +16,7 @@
 #include <string>
 
 #include "presence/presence_json.hpp"
+#include "presence/replication.hpp"
 #include "presence/tracker.hpp"
 
 namespace {
@@ -285,13 +286,15 @@ void BM_MergeOneEntryDelta(benchmark::State& state) {
   Zone origin(64 << 20, "store-a");
   Zone replica(128 << 20, "store-b");  // room for the entries the iterations add
   fill(*origin.tracker, kPresences);
-  if (const auto s = replica.tracker->merge(origin.tracker->extract_full_state());
+  presence::Replication origin_crdt(*origin.tracker);
+  presence::Replication replica_crdt(*replica.tracker);
+  if (const auto s = replica_crdt.merge(origin_crdt.extract_full_state());
       s != presence::MergeStatus::ok) {
     state.SkipWithError(
         ("full state merge failed: " + std::to_string(static_cast<int>(s))).c_str());
     return;
   }
-  std::uint64_t clock = origin.tracker->context().replicas[0].clock;
+  std::uint64_t clock = origin_crdt.context().replicas[0].clock;
   presence::Delta d;
   d.origin = origin.tracker->local_replica();
   d.joins.push_back(
@@ -303,7 +306,7 @@ void BM_MergeOneEntryDelta(benchmark::State& state) {
     d.joins[0].clock = d.joins[0].lineage = clock;
     d.joins[0].key = typical_key(kPresences + clock);
     state.ResumeTiming();
-    if (const auto s = replica.tracker->merge(d); s != presence::MergeStatus::ok) {
+    if (const auto s = replica_crdt.merge(d); s != presence::MergeStatus::ok) {
       state.SkipWithError(("delta merge failed: " + std::to_string(static_cast<int>(s))).c_str());
       break;
     }

@@ -74,14 +74,15 @@ char* set_jwt_key(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 
   presence::jwt::KeyRing* ring = keyring_of(cf, pmcf);
   if (ring == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-  return guarded(
-      cf->log, NGX_LOG_EMERG, "presence_jwt_key", static_cast<char*>(NGX_CONF_ERROR),
-      [&]() -> char* {
-        std::string error = ring->load_file(kid, *alg, *roles, std::string(ngx_view(path)));
-        if (error.empty()) return NGX_CONF_OK;
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive %s", &cmd->name, error.c_str());
-        return static_cast<char*>(NGX_CONF_ERROR);
-      });
+  return guarded(cf->log, NGX_LOG_EMERG, "presence_jwt_key", static_cast<char*>(NGX_CONF_ERROR),
+                 [&]() -> char* {
+                   const presence::Status loaded =
+                       ring->load_file(kid, *alg, *roles, std::string(ngx_view(path)));
+                   if (loaded) return NGX_CONF_OK;
+                   ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive %s", &cmd->name,
+                                      loaded.reason().c_str());
+                   return static_cast<char*>(NGX_CONF_ERROR);
+                 });
 }
 
 const presence::jwt::Key* signing_key(const MainConf* pmcf, ngx_str_t kid) noexcept {

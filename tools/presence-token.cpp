@@ -114,8 +114,9 @@ std::string load_key(const Arguments& args, Key& key) {
   if (!path || !alg_text) return "--key and --alg are required";
   const std::optional<Alg> alg = presence::jwt::alg_from_config(*alg_text);
   if (!alg) return "--alg must be hs256 or eddsa";
-  return presence::jwt::load_key_file(args.value("kid").value_or(""), *alg, std::string(*path),
-                                      key);
+  const presence::Status loaded =
+      presence::jwt::load_key_file(args.value("kid").value_or(""), *alg, std::string(*path), key);
+  return loaded.reason();
 }
 
 int mint(const std::vector<std::string_view>& argv) {
@@ -176,7 +177,9 @@ int verify(const std::vector<std::string_view>& argv) {
   if (std::string error = load_key(args, key); !error.empty()) return usage_error(error);
   key.roles = *roles;
   presence::jwt::KeyRing ring;
-  if (std::string error = ring.add(std::move(key)); !error.empty()) return usage_error(error);
+  if (const presence::Status added = ring.add(std::move(key)); !added) {
+    return usage_error(added.reason());
+  }
   presence::jwt::VerifyOptions opts;
   opts.now_s = std::time(nullptr);
   opts.leeway_s = *leeway;

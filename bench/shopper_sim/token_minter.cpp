@@ -7,8 +7,9 @@
 namespace presence::sim {
 
 std::string TokenMinter::load(const KeySpec& spec) {
-  std::string error = jwt::load_key_file(spec.kid, spec.alg, spec.path, key_);
-  if (!error.empty()) return error;
+  if (const Status loaded = jwt::load_key_file(spec.kid, spec.alg, spec.path, key_); !loaded) {
+    return loaded.reason();
+  }
   if (!key_.can_sign()) return spec.path + ": a public key cannot sign tokens";
   return "";
 }

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "presence/replication.hpp"
 #include "presence/tracker.hpp"
 #include "tracker_test_support.hpp"
 
@@ -78,9 +79,9 @@ class Cluster {
       if (j == i) return;
       const ReplicaName name = replicas_[j]->tracker->local_replica();
       if (down_[i][j]) {
-        down_[i][j] = !r.tracker->replica_up(name);
+        down_[i][j] = !Replication(*r.tracker).replica_up(name);
       } else {
-        down_[i][j] = r.tracker->replica_down(name);
+        down_[i][j] = Replication(*r.tracker).replica_down(name);
       }
     }
     std::string why;
@@ -90,7 +91,9 @@ class Cluster {
   void settle() {
     for (std::size_t i = 0; i < replicas_.size(); ++i) {
       for (std::size_t j = 0; j < replicas_.size(); ++j) {
-        if (down_[i][j]) replicas_[i]->tracker->replica_up(replicas_[j]->tracker->local_replica());
+        if (down_[i][j]) {
+          Replication(*replicas_[i]->tracker).replica_up(replicas_[j]->tracker->local_replica());
+        }
       }
     }
     std::shuffle(inflight_.begin(), inflight_.end(), rng_);
@@ -150,18 +153,18 @@ class Cluster {
   Delta delta_for(std::size_t from, std::size_t to) {
     const ReplicaName origin = replicas_[from]->tracker->local_replica();
     std::uint64_t seen = 0;
-    for (const auto& c : replicas_[to]->tracker->context().replicas) {
+    for (const auto& c : Replication(*replicas_[to]->tracker).context().replicas) {
       if (c.replica == origin) seen = c.clock;
     }
-    return replicas_[from]->tracker->extract_delta(seen);
+    return Replication(*replicas_[from]->tracker).extract_delta(seen);
   }
   void deliver(const Message& m) {
-    Tracker& to = *replicas_[m.to]->tracker;
+    Replication to(*replicas_[m.to]->tracker);
     const MergeStatus s = to.merge(m.delta);
     if (s == MergeStatus::needs_full_state) {
       for (const auto& r : replicas_) {
         if (r->tracker->local_replica() == m.delta.origin) {
-          ASSERT_EQ(to.merge(r->tracker->extract_full_state()), MergeStatus::ok);
+          ASSERT_EQ(to.merge(Replication(*r->tracker).extract_full_state()), MergeStatus::ok);
         }
       }
       return;

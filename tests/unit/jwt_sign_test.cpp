@@ -75,8 +75,9 @@ RC_GTEST_PROP(SignProperty, WhatIsSignedVerifiesWithTheSameClaims,
   static const Key ed = test::load_test_key("", Alg::eddsa, "ed25519_private.pem");
   static const KeyRing ring = [] {
     KeyRing keys;
-    keys.add(hs);
-    keys.add(test::load_test_key("", Alg::eddsa, "ed25519_public.pem"));
+    EXPECT_TRUE(test::succeeded(keys.add(hs)));
+    EXPECT_TRUE(
+        test::succeeded(keys.add(test::load_test_key("", Alg::eddsa, "ed25519_public.pem"))));
     return keys;
   }();
   std::string sub;

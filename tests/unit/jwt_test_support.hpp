@@ -14,6 +14,7 @@
 
 #include "presence/base64url.hpp"
 #include "presence/jwt.hpp"
+#include "presence/result.hpp"
 
 namespace presence::test {
 
@@ -28,11 +29,16 @@ inline std::string data_path(std::string_view name) {
 // Test keys authorize both roles unless a test is about roles.
 inline const jwt::RoleSet kBothRoles = jwt::RoleSet(jwt::Role::shopper).with(jwt::Role::admin);
 
+// Success, or a failure that shows the reason.
+inline ::testing::AssertionResult succeeded(const Status& status) {
+  if (status) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status.reason();
+}
+
 inline jwt::Key load_test_key(std::string_view kid, jwt::Alg alg, std::string_view file,
                               jwt::RoleSet roles = kBothRoles) {
   jwt::Key key;
-  const std::string error = jwt::load_key_file(kid, alg, data_path(file), key);
-  EXPECT_EQ(error, "");
+  EXPECT_TRUE(succeeded(jwt::load_key_file(kid, alg, data_path(file), key)));
   key.roles = roles;
   return key;
 }

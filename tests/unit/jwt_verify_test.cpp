@@ -26,10 +26,9 @@ static_assert(noexcept(verify(std::string_view(), std::declval<const KeyRing&>()
 class Verify : public ::testing::Test {
  protected:
   Verify() {
-    EXPECT_EQ(ring_.add(hs_), "");
-    EXPECT_EQ(ring_.load_file("", Alg::eddsa, test::kBothRoles,
-                              test::data_path("ed25519_public.pem")),
-              "");
+    EXPECT_TRUE(test::succeeded(ring_.add(hs_)));
+    EXPECT_TRUE(test::succeeded(
+        ring_.load_file("", Alg::eddsa, test::kBothRoles, test::data_path("ed25519_public.pem"))));
   }
 
   VerifyError error_of(std::string_view token, const VerifyOptions& opts = options()) const {
@@ -160,7 +159,7 @@ TEST_F(Verify, NeverChecksAnHs256TokenWithAPublicKey) {
   const std::string raw(reinterpret_cast<const char*>(ed_public.public_key.data()),
                         ed_public.public_key.size());
   KeyRing public_only;
-  ASSERT_EQ(public_only.add(ed_public), "");
+  ASSERT_TRUE(test::succeeded(public_only.add(ed_public)));
   for (const std::string& secret : {pem, raw + raw}) {
     Key attacker;
     attacker.secret = SecretBytes(secret);
@@ -172,7 +171,7 @@ TEST_F(Verify, NeverChecksAnHs256TokenWithAPublicKey) {
   }
   // And the other way round: an EdDSA header cannot borrow the HMAC key.
   KeyRing hmac_only;
-  ASSERT_EQ(hmac_only.add(hs_), "");
+  ASSERT_TRUE(test::succeeded(hmac_only.add(hs_)));
   EXPECT_EQ(
       verify(forge(R"({"alg":"EdDSA"})", claims_json(kNow + 60), ed_), hmac_only, options()).error,
       VerifyError::unknown_kid);
@@ -230,11 +229,10 @@ TEST_F(Verify, RefusesTheWrongRole) {
 TEST_F(Verify, TakesOnlyRolesTheVerifyingKeyIsConfiguredFor) {
   // A shopper backend's key signing role "admin": the signature is good, the key may not say so.
   const Key shop = test::load_test_key("shop-1", Alg::hs256, "hs256.key", Role::shopper);
-  const Key admin =
-      test::load_test_key("admin-1", Alg::eddsa, "ed25519_private.pem", Role::admin);
+  const Key admin = test::load_test_key("admin-1", Alg::eddsa, "ed25519_private.pem", Role::admin);
   KeyRing ring;
-  ASSERT_EQ(ring.add(shop), "");
-  ASSERT_EQ(ring.add(admin), "");
+  ASSERT_TRUE(test::succeeded(ring.add(shop)));
+  ASSERT_TRUE(test::succeeded(ring.add(admin)));
   const VerifyResult forged =
       verify(*sign(shop, {"mallory", "admin", kNow + 60, {}, {}}), ring, options("admin"));
   EXPECT_EQ(forged.error, VerifyError::key_not_for_role);
@@ -302,8 +300,8 @@ TEST_F(Verify, RotatesKeysByKid) {
   Key old_key = test::load_test_key("2025", Alg::hs256, "hs256.key");
   Key new_key = test::load_test_key("2026", Alg::hs256, "hs256_next.key");
   KeyRing both;
-  ASSERT_EQ(both.add(old_key), "");
-  ASSERT_EQ(both.add(new_key), "");
+  ASSERT_TRUE(test::succeeded(both.add(old_key)));
+  ASSERT_TRUE(test::succeeded(both.add(new_key)));
   const Claims claims{"cart-42", "shopper", kNow + 60, {}, {}};
   EXPECT_EQ(verify(*sign(old_key, claims), both, options()).error, VerifyError::none);
   EXPECT_EQ(verify(*sign(new_key, claims), both, options()).error, VerifyError::none);
@@ -312,7 +310,7 @@ TEST_F(Verify, RotatesKeysByKid) {
   mislabelled.kid = "2025";
   EXPECT_EQ(verify(*sign(mislabelled, claims), both, options()).error, VerifyError::bad_signature);
   KeyRing rotated;
-  ASSERT_EQ(rotated.add(new_key), "");
+  ASSERT_TRUE(test::succeeded(rotated.add(new_key)));
   EXPECT_EQ(verify(*sign(old_key, claims), rotated, options()).error, VerifyError::unknown_kid);
 }
 
@@ -435,8 +433,8 @@ TEST(VerifyError, HasAName) {
 
 RC_GTEST_PROP(VerifyProperty, ArbitraryTextNeverVerifies, (const std::string& text)) {
   KeyRing ring;
-  RC_ASSERT(
-      ring.load_file("", Alg::hs256, test::kBothRoles, test::data_path("hs256.key")).empty());
+  RC_ASSERT(static_cast<bool>(
+      ring.load_file("", Alg::hs256, test::kBothRoles, test::data_path("hs256.key"))));
   const VerifyResult result = verify(text, ring, options());
   RC_ASSERT(result.error != VerifyError::none);
   RC_ASSERT(!result.reason.empty());

@@ -42,7 +42,7 @@ class TempKeyFile {
 
 std::string load_error(Alg alg, std::string_view contents) {
   Key key;
-  return parse_key("", alg, contents, key);
+  return parse_key("", alg, contents, key).reason();
 }
 
 std::string bytes_of(const SecretBytes& secret) {
@@ -66,7 +66,7 @@ std::string pem(std::string_view label, std::string_view der) {
 
 TEST(KeyFile, ReadsAnHs256SecretWithoutItsTrailingNewline) {
   Key key;
-  ASSERT_EQ(load_key_file("k1", Alg::hs256, data_path("hs256.key"), key), "");
+  ASSERT_TRUE(test::succeeded(load_key_file("k1", Alg::hs256, data_path("hs256.key"), key)));
   EXPECT_EQ(key.kid, "k1");
   EXPECT_EQ(bytes_of(key.secret), "presence-unit-test-secret-not-for-production-use");
   EXPECT_TRUE(key.can_sign());
@@ -83,7 +83,8 @@ TEST(KeyFile, Hs256SecretNeeds32BytesAfterStripping) {
 
 TEST(KeyFile, StripsOnlyOneNewline) {
   Key key;
-  ASSERT_EQ(parse_key("", Alg::hs256, std::string(kMinHs256SecretBytes, 's') + "\n\n", key), "");
+  ASSERT_TRUE(test::succeeded(
+      parse_key("", Alg::hs256, std::string(kMinHs256SecretBytes, 's') + "\n\n", key)));
   EXPECT_EQ(key.secret.size(), kMinHs256SecretBytes + 1);
 }
 
@@ -94,7 +95,7 @@ TEST(KeyFile, TakesBinarySecretsAsBase64) {
   text = text.substr(text.find('\n') + 1);
   text = text.substr(0, text.find('\n'));
   Key key;
-  ASSERT_EQ(parse_key("", Alg::hs256, "base64:" + text + "\n", key), "");
+  ASSERT_TRUE(test::succeeded(parse_key("", Alg::hs256, "base64:" + text + "\n", key)));
   EXPECT_EQ(bytes_of(key.secret), binary);
   EXPECT_THAT(load_error(Alg::hs256, "base64:not*base64\n"), HasSubstr("not valid base64"));
   EXPECT_THAT(load_error(Alg::hs256, "base64:c2hvcnQ=\n"), HasSubstr("shorter than 32 bytes"));
@@ -108,24 +109,34 @@ TEST(KeyFile, RefusesAPemKeyAsHs256Secret) {
 TEST(KeyFile, NamesAMissingFileAndItsCause) {
   Key key;
   const std::string path = data_path("no-such-key.pem");
-  EXPECT_EQ(load_key_file("", Alg::eddsa, path, key),
+  EXPECT_EQ(load_key_file("", Alg::eddsa, path, key).reason(),
             "cannot open " + path + ": No such file or directory");
 }
 
 TEST(KeyFile, RefusesDirectoriesAndHugeFiles) {
   Key key;
-  EXPECT_THAT(load_key_file("", Alg::hs256, data_path(""), key), HasSubstr("not a regular file"));
+  EXPECT_THAT(load_key_file("", Alg::hs256, data_path(""), key).reason(),
+              HasSubstr("not a regular file"));
   TempKeyFile largest(std::string(kMaxKeyFileBytes, 's'));
-  EXPECT_EQ(load_key_file("", Alg::hs256, largest.path(), key), "");
+  EXPECT_TRUE(test::succeeded(load_key_file("", Alg::hs256, largest.path(), key)));
   TempKeyFile one_past(std::string(kMaxKeyFileBytes + 1, 's'));
-  EXPECT_THAT(load_key_file("", Alg::hs256, one_past.path(), key),
+  EXPECT_THAT(load_key_file("", Alg::hs256, one_past.path(), key).reason(),
               HasSubstr("larger than 65536 bytes"));
+}
+
+TEST(KeyFile, CodesTellUnreadableFilesFromBadKeys) {
+  Key key;
+  EXPECT_EQ(load_key_file("", Alg::hs256, data_path("no-such-key.pem"), key).code(), Errc::io);
+  TempKeyFile one_past(std::string(kMaxKeyFileBytes + 1, 's'));
+  EXPECT_EQ(load_key_file("", Alg::hs256, one_past.path(), key).code(), Errc::too_large);
+  TempKeyFile short_secret("short\n");
+  EXPECT_EQ(load_key_file("", Alg::hs256, short_secret.path(), key).code(), Errc::invalid);
 }
 
 TEST(KeyFile, ErrorsFromTheContentsNameThePath) {
   TempKeyFile file("short\n");
   Key key;
-  EXPECT_EQ(load_key_file("", Alg::hs256, file.path(), key),
+  EXPECT_EQ(load_key_file("", Alg::hs256, file.path(), key).reason(),
             file.path() + ": HS256 secret shorter than 32 bytes (got 5)");
 }
 
@@ -154,7 +165,8 @@ TEST(KeyFile, ReadsPkcs8Version2WithAMatchingPublicKey) {
                        kEd25519PublicKeyBytes);
   };
   Key key;
-  ASSERT_EQ(parse_key("", Alg::eddsa, pem("PRIVATE KEY", v2(private_der(), pub)), key), "");
+  ASSERT_TRUE(
+      test::succeeded(parse_key("", Alg::eddsa, pem("PRIVATE KEY", v2(private_der(), pub)), key)));
   EXPECT_EQ(key.public_key, pub.public_key);
   EXPECT_THAT(load_error(Alg::eddsa, pem("PRIVATE KEY", v2(private_der(), other))),
               HasSubstr("does not belong to it"));
@@ -212,31 +224,34 @@ TEST(KeyFile, WritesEd25519PemThatReadsBackAndMatchesOpenssl) {
   const Key pub = test::load_test_key("", Alg::eddsa, "ed25519_public.pem");
   EXPECT_EQ(ed25519_private_pem(pub), "");
   Key back;
-  ASSERT_EQ(parse_key("", Alg::eddsa, ed25519_private_pem(priv), back), "");
+  ASSERT_TRUE(test::succeeded(parse_key("", Alg::eddsa, ed25519_private_pem(priv), back)));
   EXPECT_EQ(bytes_of(back.signing_key), bytes_of(priv.signing_key));
 }
 
 TEST(KeyRing, LoadsFilesAndReportsTheirErrors) {
   KeyRing ring;
-  EXPECT_EQ(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
-  EXPECT_EQ(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
-            "");
-  EXPECT_THAT(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("rsa_public.pem")),
-              HasSubstr("rsa_public.pem: not an Ed25519 key"));
+  EXPECT_TRUE(
+      test::succeeded(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key"))));
+  EXPECT_TRUE(test::succeeded(
+      ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem"))));
+  EXPECT_THAT(
+      ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("rsa_public.pem")).reason(),
+      HasSubstr("rsa_public.pem: not an Ed25519 key"));
   EXPECT_EQ(ring.size(), 2u);
 }
 
 TEST(KeyRing, RefusesDuplicateKidsAndASecondKeyWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("2025", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
-  EXPECT_THAT(
-      ring.load_file("2025", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
-      HasSubstr("duplicate kid \"2025\""));
-  ASSERT_EQ(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
-            "");
-  EXPECT_THAT(
-      ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_next_public.pem")),
-      HasSubstr("second EdDSA key without kid"));
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("2025", Alg::hs256, test::kBothRoles, data_path("hs256.key"))));
+  EXPECT_THAT(ring.load_file("2025", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem"))
+                  .reason(),
+              HasSubstr("duplicate kid \"2025\""));
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem"))));
+  EXPECT_THAT(ring.load_file("", Alg::eddsa, test::kBothRoles, data_path("ed25519_next_public.pem"))
+                  .reason(),
+              HasSubstr("second EdDSA key without kid"));
   EXPECT_EQ(ring.size(), 2u);
 }
 
@@ -245,36 +260,39 @@ TEST(KeyRing, AddAppliesTheKeyFileChecks) {
   Key key;
   key.roles = Role::shopper;
   key.secret = SecretBytes(std::string(kMinHs256SecretBytes - 1, 's'));
-  EXPECT_THAT(ring.add(key), HasSubstr("shorter than 32 bytes"));
+  EXPECT_THAT(ring.add(key).reason(), HasSubstr("shorter than 32 bytes"));
   key.secret = SecretBytes(std::string(kMinHs256SecretBytes, 's'));
   key.kid = std::string(kMaxKidBytes + 1, 'k');
-  EXPECT_THAT(ring.add(key), HasSubstr("kid longer than 256 bytes"));
+  EXPECT_THAT(ring.add(key).reason(), HasSubstr("kid longer than 256 bytes"));
   key.kid.pop_back();
-  EXPECT_EQ(ring.add(key), "");
+  EXPECT_TRUE(test::succeeded(ring.add(key)));
 }
 
 TEST(KeyRing, RefusesAKeyWithoutRoles) {
   KeyRing ring;
   Key key = test::load_test_key("k", Alg::hs256, "hs256.key", RoleSet());
-  EXPECT_EQ(ring.add(key), "key authorizes no role: give it roles");
+  EXPECT_EQ(ring.add(key).reason(), "key authorizes no role: give it roles");
   key.roles = Role::shopper;
-  EXPECT_EQ(ring.add(key), "");
+  EXPECT_TRUE(test::succeeded(ring.add(key)));
 }
 
 TEST(KeyRing, RefusesOneKeyUnderTwoRoleSets) {
   // The shopper secret configured again, under another kid, for admins.
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("shop-1", Alg::hs256, Role::shopper, data_path("hs256.key")), "");
-  EXPECT_THAT(ring.load_file("admin-2", Alg::hs256, Role::admin, data_path("hs256.key")),
+  ASSERT_TRUE(
+      test::succeeded(ring.load_file("shop-1", Alg::hs256, Role::shopper, data_path("hs256.key"))));
+  EXPECT_THAT(ring.load_file("admin-2", Alg::hs256, Role::admin, data_path("hs256.key")).reason(),
               HasSubstr("the same key as kid \"shop-1\" (roles=shopper) under roles=admin"));
-  ASSERT_EQ(ring.load_file("admin-1", Alg::eddsa, Role::admin, data_path("ed25519_public.pem")),
-            "");
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("admin-1", Alg::eddsa, Role::admin, data_path("ed25519_public.pem"))));
   // A private key and its public key are the same key.
   EXPECT_THAT(
-      ring.load_file("shop-2", Alg::eddsa, Role::shopper, data_path("ed25519_private.pem")),
+      ring.load_file("shop-2", Alg::eddsa, Role::shopper, data_path("ed25519_private.pem"))
+          .reason(),
       HasSubstr("one key serving both roles must be configured once, with roles=shopper,admin"));
   // The same roles again (a key listed under a second kid) is no widening.
-  EXPECT_EQ(ring.load_file("shop-1b", Alg::hs256, Role::shopper, data_path("hs256.key")), "");
+  EXPECT_TRUE(test::succeeded(
+      ring.load_file("shop-1b", Alg::hs256, Role::shopper, data_path("hs256.key"))));
   EXPECT_EQ(ring.size(), 3u);
 }
 
@@ -295,10 +313,12 @@ TEST(Role, ParsesRoleSets) {
 
 TEST(KeyRing, FindsByKidAndAlg) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("a", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
-  ASSERT_EQ(ring.load_file("b", Alg::hs256, test::kBothRoles, data_path("hs256_next.key")), "");
-  ASSERT_EQ(ring.load_file("e", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem")),
-            "");
+  ASSERT_TRUE(
+      test::succeeded(ring.load_file("a", Alg::hs256, test::kBothRoles, data_path("hs256.key"))));
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("b", Alg::hs256, test::kBothRoles, data_path("hs256_next.key"))));
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("e", Alg::eddsa, test::kBothRoles, data_path("ed25519_public.pem"))));
   ASSERT_NE(ring.find("b", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("b", Alg::hs256)->kid, "b");
   EXPECT_EQ(ring.find("e", Alg::hs256), nullptr);  // a kid never crosses algorithms
@@ -310,9 +330,10 @@ TEST(KeyRing, FindsByKidAndAlg) {
 
 TEST(KeyRing, PrefersTheKeyWithoutKidForTokensWithoutKid) {
   KeyRing ring;
-  ASSERT_EQ(ring.load_file("new", Alg::hs256, test::kBothRoles, data_path("hs256_next.key")),
-            "");
-  ASSERT_EQ(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key")), "");
+  ASSERT_TRUE(test::succeeded(
+      ring.load_file("new", Alg::hs256, test::kBothRoles, data_path("hs256_next.key"))));
+  ASSERT_TRUE(
+      test::succeeded(ring.load_file("", Alg::hs256, test::kBothRoles, data_path("hs256.key"))));
   ASSERT_NE(ring.find("", Alg::hs256), nullptr);
   EXPECT_EQ(ring.find("", Alg::hs256)->kid, "");
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "presence/catalog.hpp"
+#include "presence/replication.hpp"
 #include "presence/tracker.hpp"
 #include "tracker_test_support.hpp"
 
@@ -105,7 +106,7 @@ TEST(StringCap, AMergeIsNotHeldToTheLocalCap) {
                   .error,
               TrackError::none);
   }
-  ASSERT_EQ(b.merge(a.extract_delta(0)), MergeStatus::ok);
+  ASSERT_EQ(Replication(b).merge(Replication(a).extract_delta(0)), MergeStatus::ok);
   EXPECT_EQ(b.usage().strings, 3u);
   EXPECT_EQ(b.stats(kTopic).connections, 3u);
   EXPECT_EQ(b.track(kTopic, "local", cart("/mine"), Owner{1, 9}, 0).error,

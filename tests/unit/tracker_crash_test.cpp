@@ -11,6 +11,7 @@
 
 #include "presence/crash_hook.hpp"
 #include "presence/process_identity.hpp"
+#include "presence/replication.hpp"
 #include "presence/tracker.hpp"
 #include "tracker_test_support.hpp"
 
@@ -121,14 +122,14 @@ TEST_F(TrackerCrashTest, AMergeKilledHalfWayKeepsWhatWasCommitted) {
   for (int i = 0; i < 5; ++i) {
     other->track(kTopic, "remote-" + std::to_string(i), cart("/r"), Owner{2, 1}, 0);
   }
-  const Delta delta = other->extract_delta(0);
-  run_killed_at(2, [&] { tracker_.merge(delta); });
+  const Delta delta = Replication(*other).extract_delta(0);
+  run_killed_at(2, [&] { Replication(tracker_).merge(delta); });
   expect_repaired();
   std::vector<PresenceEntry> list;
   tracker_.snapshot(kTopic, list);
   EXPECT_EQ(list.size(), kept_.size() + 1);  // the first remote meta was committed
   // The range was not acknowledged: merging again completes it.
-  EXPECT_EQ(tracker_.merge(delta), MergeStatus::ok);
+  EXPECT_EQ(Replication(tracker_).merge(delta), MergeStatus::ok);
   tracker_.snapshot(kTopic, list);
   EXPECT_EQ(list.size(), kept_.size() + 5);
   std::string why;
@@ -152,7 +153,7 @@ TEST_F(TrackerCrashTest, RepairOfAHealthyRegionChangesNothingVisible) {
   EXPECT_EQ(tracker_.stats(kTopic), stats);
   EXPECT_EQ(tracker_.usage().used_bytes, baseline_);
   // Local deltas still work from the rebuilt, clock-ordered list; older peers get a full state.
-  const Delta d = tracker_.extract_delta(0);
+  const Delta d = Replication(tracker_).extract_delta(0);
   EXPECT_TRUE(d.full_state);
   EXPECT_EQ(d.joins.size(), kept_.size());
   EXPECT_TRUE(std::is_sorted(d.joins.begin(), d.joins.end(),

@@ -37,6 +37,11 @@ constexpr std::array<unsigned char, 16> kPkcs8V2Prefix = {
 // [1] IMPLICIT BIT STRING (32 bytes): the public key of a v2 PKCS#8 key.
 constexpr std::array<unsigned char, 3> kPkcs8V2PublicKeyTag = {0x81, 0x21, 0x00};
 
+// What is wrong with a key file's contents.
+Status bad(std::string reason) {
+  return {Errc::invalid, std::move(reason)};
+}
+
 // Wipes a buffer that held key material when it goes out of scope.
 class Scrubbed {
  public:
@@ -69,67 +74,70 @@ struct PemBlock {
 
 // The one PEM block of a file, or an error. Text around the block is allowed
 // (openssl writes comments there); a second block is not, to keep a file one key.
-std::string find_pem_block(std::string_view text, PemBlock& out) {
+Status find_pem_block(std::string_view text, PemBlock& out) {
   const std::size_t begin = text.find(kPemBegin);
-  if (begin == std::string_view::npos) return "no PEM block";
+  if (begin == std::string_view::npos) return bad("no PEM block");
   const std::size_t label_at = begin + kPemBegin.size();
   const std::size_t label_end = text.find(kPemDashes, label_at);
-  if (label_end == std::string_view::npos) return "bad PEM: unterminated BEGIN line";
+  if (label_end == std::string_view::npos) return bad("bad PEM: unterminated BEGIN line");
   out.label = text.substr(label_at, label_end - label_at);
   const std::size_t body_at = label_end + kPemDashes.size();
   const std::string end_line =
       std::string(kPemEnd) + std::string(out.label) + std::string(kPemDashes);
   const std::size_t end = text.find(end_line, body_at);
-  if (end == std::string_view::npos) return "bad PEM: no \"" + end_line + "\" line";
+  if (end == std::string_view::npos) return bad("bad PEM: no \"" + end_line + "\" line");
   out.body = text.substr(body_at, end - body_at);
   if (text.find(kPemBegin, end) != std::string_view::npos) {
-    return "more than one PEM block: put one key in each file";
+    return bad("more than one PEM block: put one key in each file");
   }
-  return {};
+  return Status::ok();
 }
 
-std::string parse_hs256(std::string_view contents, Key& out) {
+Status parse_hs256(std::string_view contents, Key& out) {
   std::string_view secret = strip_one_newline(contents);
   if (secret.find(kPemBegin) != std::string_view::npos) {
-    return "HS256 key file holds a PEM block: an HS256 key is a shared secret, a PEM key needs "
-           "alg eddsa";
+    return bad(
+        "HS256 key file holds a PEM block: an HS256 key is a shared secret, a PEM key needs "
+        "alg eddsa");
   }
   std::optional<std::string> decoded;
   if (secret.starts_with(kBase64SecretPrefix)) {
     decoded = base64::decode(secret.substr(kBase64SecretPrefix.size()));
-    if (!decoded) return "HS256 secret after \"base64:\" is not valid base64";
+    if (!decoded) return bad("HS256 secret after \"base64:\" is not valid base64");
     secret = *decoded;
   }
   const std::size_t got = secret.size();
   out.secret = SecretBytes(secret);
   if (decoded) sodium_memzero(decoded->data(), decoded->size());
   if (got < kMinHs256SecretBytes) {
-    return "HS256 secret shorter than " + std::to_string(kMinHs256SecretBytes) + " bytes (got " +
-           std::to_string(got) + ")";
+    return bad("HS256 secret shorter than " + std::to_string(kMinHs256SecretBytes) +
+               " bytes (got " + std::to_string(got) + ")");
   }
-  return {};
+  return Status::ok();
 }
 
-std::string parse_ed25519_public(std::string_view der, Key& out) {
+Status parse_ed25519_public(std::string_view der, Key& out) {
   if (der.size() != kSpkiPrefix.size() + kEd25519PublicKeyBytes || !starts_with(der, kSpkiPrefix)) {
-    return "not an Ed25519 key: the PUBLIC KEY is not an Ed25519 SubjectPublicKeyInfo (OID "
-           "1.3.101.112)";
+    return bad(
+        "not an Ed25519 key: the PUBLIC KEY is not an Ed25519 SubjectPublicKeyInfo (OID "
+        "1.3.101.112)");
   }
   std::memcpy(out.public_key.data(), der.data() + kSpkiPrefix.size(), kEd25519PublicKeyBytes);
   if (crypto_core_ed25519_is_valid_point(out.public_key.data()) != 1) {
-    return "Ed25519 public key is not a valid curve point";
+    return bad("Ed25519 public key is not a valid curve point");
   }
-  return {};
+  return Status::ok();
 }
 
-std::string parse_ed25519_private(std::string_view der, Key& out) {
+Status parse_ed25519_private(std::string_view der, Key& out) {
   constexpr std::size_t kV1Bytes = kPkcs8V1Prefix.size() + kEd25519SeedBytes;
   constexpr std::size_t kV2Bytes = kV1Bytes + kPkcs8V2PublicKeyTag.size() + kEd25519PublicKeyBytes;
   const bool v1 = der.size() == kV1Bytes && starts_with(der, kPkcs8V1Prefix);
   const bool v2 = der.size() == kV2Bytes && starts_with(der, kPkcs8V2Prefix) &&
                   starts_with(der.substr(kV1Bytes), kPkcs8V2PublicKeyTag);
   if (!v1 && !v2) {
-    return "not an Ed25519 key: the PRIVATE KEY is not an Ed25519 PKCS#8 key (OID 1.3.101.112)";
+    return bad(
+        "not an Ed25519 key: the PRIVATE KEY is not an Ed25519 PKCS#8 key (OID 1.3.101.112)");
   }
   std::array<unsigned char, kEd25519SigningKeyBytes> signing{};
   crypto_sign_seed_keypair(
@@ -140,27 +148,28 @@ std::string parse_ed25519_private(std::string_view der, Key& out) {
   sodium_memzero(signing.data(), signing.size());
   if (v2 && std::memcmp(out.public_key.data(), der.data() + kV2Bytes - kEd25519PublicKeyBytes,
                         kEd25519PublicKeyBytes) != 0) {
-    return "the public key inside the PRIVATE KEY does not belong to it";
+    return bad("the public key inside the PRIVATE KEY does not belong to it");
   }
-  return {};
+  return Status::ok();
 }
 
-std::string parse_eddsa(std::string_view contents, Key& out) {
+Status parse_eddsa(std::string_view contents, Key& out) {
   PemBlock block;
-  if (std::string error = find_pem_block(contents, block); !error.empty()) {
-    return "not an Ed25519 key: " + error +
-           " (expected \"-----BEGIN PUBLIC KEY-----\" or \"-----BEGIN PRIVATE KEY-----\")";
+  if (Status found = find_pem_block(contents, block); !found) {
+    return bad("not an Ed25519 key: " + found.reason() +
+               " (expected \"-----BEGIN PUBLIC KEY-----\" or \"-----BEGIN PRIVATE KEY-----\")");
   }
   const bool is_public = block.label == "PUBLIC KEY";
   if (!is_public && block.label != "PRIVATE KEY") {
     if (block.label == "ENCRYPTED PRIVATE KEY") {
-      return "encrypted private keys are not supported: write it unencrypted with `openssl pkey`";
+      return bad(
+          "encrypted private keys are not supported: write it unencrypted with `openssl pkey`");
     }
-    return "not an Ed25519 key: found a \"" + std::string(block.label) +
-           "\" PEM block, expected \"PUBLIC KEY\" or \"PRIVATE KEY\"";
+    return bad("not an Ed25519 key: found a \"" + std::string(block.label) +
+               "\" PEM block, expected \"PUBLIC KEY\" or \"PRIVATE KEY\"");
   }
   std::optional<std::string> der = base64::decode(block.body);
-  if (!der) return "bad PEM: the body of the " + std::string(block.label) + " is not base64";
+  if (!der) return bad("bad PEM: the body of the " + std::string(block.label) + " is not base64");
   Scrubbed scrub(*der);
   return is_public ? parse_ed25519_public(*der, out) : parse_ed25519_private(*der, out);
 }
@@ -178,17 +187,18 @@ std::string_view as_chars(const unsigned char* bytes, std::size_t size) {
   return {reinterpret_cast<const char*>(bytes), size};
 }
 
-std::string read_key_file(const std::string& path, std::string& out) {
+Status read_key_file(const std::string& path, std::string& out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
-  std::string error;
+  if (fd < 0) return {Errc::io, "cannot open " + path + ": " + std::strerror(errno)};
+  Status status;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    error = "cannot stat " + path + ": " + std::strerror(errno);
+    status = {Errc::io, "cannot stat " + path + ": " + std::strerror(errno)};
   } else if (!S_ISREG(st.st_mode)) {
-    error = "cannot read " + path + ": not a regular file";
+    status = {Errc::io, "cannot read " + path + ": not a regular file"};
   } else if (static_cast<std::size_t>(st.st_size) > kMaxKeyFileBytes) {
-    error = path + ": larger than " + std::to_string(kMaxKeyFileBytes) + " bytes, not a key file";
+    status = {Errc::too_large, path + ": larger than " + std::to_string(kMaxKeyFileBytes) +
+                                   " bytes, not a key file"};
   } else {
     out.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
@@ -196,7 +206,7 @@ std::string read_key_file(const std::string& path, std::string& out) {
       const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        error = "cannot read " + path + ": " + std::strerror(errno);
+        status = {Errc::io, "cannot read " + path + ": " + std::strerror(errno)};
         break;
       }
       if (n == 0) break;
@@ -205,7 +215,7 @@ std::string read_key_file(const std::string& path, std::string& out) {
     out.resize(got);
   }
   ::close(fd);
-  return error;
+  return status;
 }
 
 }  // namespace
@@ -224,24 +234,24 @@ std::string ed25519_private_pem(const Key& key) {
   return pem_block("PRIVATE KEY", der);
 }
 
-std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out) {
-  if (!presence::sodium_ready()) return "libsodium failed to initialise";
+Status parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out) {
+  if (!presence::sodium_ready()) return {Errc::exhausted, "libsodium failed to initialise"};
   Key key;
   key.kid = std::string(kid);
   key.alg = alg;
-  std::string error = alg == Alg::hs256 ? parse_hs256(contents, key) : parse_eddsa(contents, key);
-  if (error.empty()) out = std::move(key);
-  return error;
+  Status parsed = alg == Alg::hs256 ? parse_hs256(contents, key) : parse_eddsa(contents, key);
+  if (parsed) out = std::move(key);
+  return parsed;
 }
 
-std::string load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out) {
+Status load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out) {
   std::string contents;
   Scrubbed scrub(contents);
-  if (std::string error = read_key_file(path, contents); !error.empty()) return error;
-  if (std::string error = parse_key(kid, alg, contents, out); !error.empty()) {
-    return path + ": " + error;
+  if (Status read = read_key_file(path, contents); !read) return read;
+  if (Status parsed = parse_key(kid, alg, contents, out); !parsed) {
+    return {parsed.code(), path + ": " + parsed.reason()};
   }
-  return {};
+  return Status::ok();
 }
 
 }  // namespace presence::jwt

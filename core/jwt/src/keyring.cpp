@@ -100,42 +100,48 @@ void SecretBytes::wipe() noexcept {
   bytes_.clear();
 }
 
-std::string KeyRing::load_file(std::string_view kid, Alg alg, RoleSet roles,
-                               const std::string& path) {
+Status KeyRing::load_file(std::string_view kid, Alg alg, RoleSet roles, const std::string& path) {
   Key key;
-  if (std::string error = load_key_file(kid, alg, path, key); !error.empty()) return error;
+  if (Status loaded = load_key_file(kid, alg, path, key); !loaded) return loaded;
   key.roles = roles;
-  if (std::string error = add(std::move(key)); !error.empty()) return path + ": " + error;
-  return {};
+  if (Status added = add(std::move(key)); !added) {
+    return {added.code(), path + ": " + added.reason()};
+  }
+  return Status::ok();
 }
 
-std::string KeyRing::add(Key key) {
-  if (!presence::sodium_ready()) return "libsodium failed to initialise";
-  if (key.roles.empty()) return "key authorizes no role: give it roles";
+Status KeyRing::add(Key key) {
+  if (!presence::sodium_ready()) return {Errc::exhausted, "libsodium failed to initialise"};
+  if (key.roles.empty()) return {Errc::invalid, "key authorizes no role: give it roles"};
   if (key.kid.size() > kMaxKidBytes) {
-    return "kid longer than " + std::to_string(kMaxKidBytes) + " bytes";
+    return {Errc::too_large, "kid longer than " + std::to_string(kMaxKidBytes) + " bytes"};
   }
   if (key.alg == Alg::hs256 && key.secret.size() < kMinHs256SecretBytes) {
-    return "HS256 secret shorter than " + std::to_string(kMinHs256SecretBytes) + " bytes";
+    return {Errc::invalid,
+            "HS256 secret shorter than " + std::to_string(kMinHs256SecretBytes) + " bytes"};
   }
   if (key.alg == Alg::eddsa && !key.signing_key.empty() &&
       key.signing_key.size() != kEd25519SigningKeyBytes) {
-    return "Ed25519 signing key is not " + std::to_string(kEd25519SigningKeyBytes) + " bytes";
+    return {Errc::invalid,
+            "Ed25519 signing key is not " + std::to_string(kEd25519SigningKeyBytes) + " bytes"};
   }
   for (const Key& held : keys_) {
-    if (!key.kid.empty() && held.kid == key.kid) return "duplicate kid \"" + key.kid + "\"";
+    if (!key.kid.empty() && held.kid == key.kid) {
+      return {Errc::invalid, "duplicate kid \"" + key.kid + "\""};
+    }
     if (key.kid.empty() && held.kid.empty() && held.alg == key.alg) {
-      return std::string("a second ") + std::string(alg_name(key.alg)) +
-             " key without kid: give each key a kid";
+      return {Errc::invalid, std::string("a second ") + std::string(alg_name(key.alg)) +
+                                 " key without kid: give each key a kid"};
     }
     if (held.roles != key.roles && same_material(held, key)) {
-      return "the same key as kid \"" + held.kid + "\" (roles=" + std::string(held.roles.name()) +
-             ") under roles=" + std::string(key.roles.name()) +
-             ": one key serving both roles must be configured once, with roles=shopper,admin";
+      return {Errc::unauthorized,
+              "the same key as kid \"" + held.kid + "\" (roles=" + std::string(held.roles.name()) +
+                  ") under roles=" + std::string(key.roles.name()) +
+                  ": one key serving both roles must be configured once, with roles=shopper,admin"};
     }
   }
   keys_.push_back(std::move(key));
-  return {};
+  return Status::ok();
 }
 
 const Key* KeyRing::find(std::string_view kid, Alg alg) const noexcept {

@@ -74,26 +74,26 @@ std::optional<std::size_t> ChannelSession::find(std::string_view topic) const {
 
 // Which channel a topic names and whether this socket may join it; the
 // reason to refuse otherwise.
-std::optional<std::string> ChannelSession::authorize(std::string_view topic, Kind* kind) const {
+Status ChannelSession::authorize(std::string_view topic, Kind* kind) const {
+  const Status unauthorized{Errc::unauthorized, "unauthorized"};
+  const Status unmatched{Errc::not_found, "unmatched topic"};
   if (topic.starts_with(kCartTopicPrefix)) {
     *kind = Kind::cart;
     if (role_ != SocketRole::shopper || topic.substr(kCartTopicPrefix.size()) != sub_) {
-      return "unauthorized";
+      return unauthorized;
     }
-    return std::nullopt;
+    return Status::ok();
   }
   if (topic == kAdminPresenceTopic || topic == kAdminStatsTopic) {
     *kind = topic == kAdminStatsTopic ? Kind::admin_stats : Kind::admin_presence;
-    if (role_ != SocketRole::admin) return "unauthorized";
-    return std::nullopt;
+    return role_ == SocketRole::admin ? Status::ok() : unauthorized;
   }
   if (topic == kAdminHistoryTopic) {
     *kind = Kind::admin_history;
-    return role_ == SocketRole::admin ? std::nullopt : std::optional<std::string>("unauthorized");
+    return role_ == SocketRole::admin ? Status::ok() : unauthorized;
   }
-  if (topic.starts_with("admin:"))
-    return role_ == SocketRole::admin ? "unmatched topic" : "unauthorized";
-  return "unmatched topic";
+  if (topic.starts_with("admin:")) return role_ == SocketRole::admin ? unmatched : unauthorized;
+  return unmatched;
 }
 
 void ChannelSession::on_text(std::string_view text, Tracker& tracker, std::int64_t now_ms,
@@ -143,8 +143,8 @@ void ChannelSession::on_text(std::string_view text, Tracker& tracker, std::int64
 void ChannelSession::on_join(phoenix::Message& msg, Tracker& tracker, std::int64_t now_ms,
                              std::vector<std::string>& out) {
   Kind kind{};
-  if (std::optional<std::string> refused = authorize(msg.topic, &kind)) {
-    out.push_back(error_reply(msg, *refused));
+  if (const Status allowed = authorize(msg.topic, &kind); !allowed) {
+    out.push_back(error_reply(msg, allowed.reason()));
     return;
   }
   if (msg.join_ref && msg.join_ref->size() > kMaxJoinRefBytes) {

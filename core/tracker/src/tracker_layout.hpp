@@ -10,8 +10,8 @@
 #include <type_traits>
 
 #include "hash.hpp"
-#include "presence/crdt.hpp"
 #include "presence/history.hpp"
+#include "presence/replica.hpp"
 #include "presence/shm_region.hpp"
 #include "presence/tracker_types.hpp"
 

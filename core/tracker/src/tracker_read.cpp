@@ -8,8 +8,8 @@
 #include "hash.hpp"
 #include "locked_copy.hpp"
 #include "presence/phx_ref.hpp"
-#include "presence/tracker.hpp"
 #include "presence/sodium_ready.hpp"
+#include "presence/tracker.hpp"
 
 namespace presence {
 

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "presence/result.hpp"
+
 namespace presence::jwt {
 
 enum class Alg { hs256, eddsa };
@@ -111,11 +113,11 @@ struct Key {
   }
 };
 
-// Builds a key from the contents of a key file (formats above). Returns an
-// empty string on success, else what is wrong with it.
-std::string parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out);
-// The same from a file; errors name the path.
-std::string load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out);
+// Builds a key from the contents of a key file (formats above); on failure
+// the reason says what is wrong with it and `out` is left alone.
+Status parse_key(std::string_view kid, Alg alg, std::string_view contents, Key& out);
+// The same from a file; reasons name the path.
+Status load_key_file(std::string_view kid, Alg alg, const std::string& path, Key& out);
 
 // An EdDSA key as the PEM texts above ("PUBLIC KEY"; PKCS#8 v1 "PRIVATE KEY",
 // empty when the key cannot sign), for `presence-token genkey`.
@@ -126,13 +128,13 @@ std::string ed25519_private_pem(const Key& key);
 // read: find() and jwt::verify() take no lock and allocate nothing shared.
 class KeyRing {
  public:
-  // Empty string on success, else a message naming the file and the problem.
-  std::string load_file(std::string_view kid, Alg alg, RoleSet roles, const std::string& path);
+  // On failure the reason names the file and the problem.
+  Status load_file(std::string_view kid, Alg alg, RoleSet roles, const std::string& path);
   // Same checks as a key file; refuses a key without roles, a second key with
   // the same kid, a second key without kid for the same alg, and the same key
   // material under different roles (a shopper secret configured again as an
   // admin key would let every shopper backend mint admin tokens).
-  std::string add(Key key);
+  Status add(Key key);
 
   // The key for a token: with a kid, the key of that kid and alg; without
   // one, the key configured without kid, else the only key of that alg.

@@ -14,6 +14,7 @@
 #include "presence/cart_meta.hpp"
 #include "presence/history_feed.hpp"
 #include "presence/phoenix_message.hpp"
+#include "presence/result.hpp"
 #include "presence/tracker.hpp"
 
 namespace presence {
@@ -78,7 +79,8 @@ class ChannelSession {
                  std::vector<std::string>& out);
   void leave_channel(std::size_t index, Tracker& tracker);
   std::optional<std::size_t> find(std::string_view topic) const;
-  std::optional<std::string> authorize(std::string_view topic, Kind* kind) const;
+  // Whether this socket may join `topic`; the reason is the phx_reply's.
+  Status authorize(std::string_view topic, Kind* kind) const;
 
   SocketRole role_;
   std::string sub_;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "presence/crdt.hpp"
+#include "presence/replica.hpp"
 
 namespace presence {
 

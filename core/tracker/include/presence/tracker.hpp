@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "presence/crdt.hpp"
+#include "presence/replica.hpp"
 #include "presence/tracker_types.hpp"
 
 namespace presence {
@@ -75,20 +75,9 @@ class Tracker {
   std::size_t history_capacity(HistoryResolution res) const noexcept;
   ActivityTotals activity();
 
-  // --- CRDT surface (see crdt.hpp) ---
+  // The local replica's name (node + generation); the CRDT surface over the
+  // same region is presence::Replication, in the replication library.
   ReplicaName local_replica();
-  CausalContext context();
-  // Own metas newer than `remote_clock` (the peer's context clock for us) plus
-  // removals since; a full state when the tombstone log no longer reaches back.
-  Delta extract_delta(std::uint64_t remote_clock);
-  Delta extract_full_state();
-  // Idempotent, commutative, associative; costs O(size of the delta).
-  MergeStatus merge(const Delta& delta);
-  // Hide a replica's metas (leaves in the change stream), show them again, or
-  // forget the replica and its context for good.
-  bool replica_down(const ReplicaName& replica);
-  bool replica_up(const ReplicaName& replica);
-  bool replica_permdown(const ReplicaName& replica);
 
   // Rebuilds every derived structure from the stored metas now (normally done by
   // the next locker after a crash inside a critical section). Exposed for tests.
@@ -97,6 +86,9 @@ class Tracker {
   bool check_invariants(std::string* why);
 
  private:
+  // Merges and extracts over this region, under this lock.
+  friend class Replication;
+
   Tracker(std::byte* base, LockOps lock, const TrackerConfig& cfg);
   shm::Header& header() const noexcept;
 

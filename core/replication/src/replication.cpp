@@ -1,6 +1,6 @@
-// The replication surface of the tracker (Phoenix.Tracker.State semantics):
-// context, delta and full-state extraction, merge in O(size of the delta), and
-// replicas going down, up, or permanently down.
+// The replication surface over a tracker's region: context, delta and
+// full-state extraction, merge in O(size of the delta), and replicas going
+// down, up, or permanently down.
 #include <algorithm>
 #include <cstring>
 
@@ -10,7 +10,7 @@
 #include "meta_bounds.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
-#include "presence/tracker.hpp"
+#include "presence/replication.hpp"
 
 namespace presence {
 
@@ -86,7 +86,10 @@ bool valid_delta(const Delta& d) {
 
 }  // namespace
 
-CausalContext Tracker::context() {
+Replication::Replication(const Tracker& tracker) noexcept
+    : base_(tracker.base_), lock_(tracker.lock_) {}
+
+CausalContext Replication::context() {
   auto& buf = shm::scratch_buffer();
   constexpr std::size_t kBytes = sizeof(shm::ReplicaSlot) * kMaxReplicas;
   shm::copy_locked(
@@ -198,15 +201,15 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
 
 }  // namespace
 
-Delta Tracker::extract_delta(std::uint64_t remote_clock) {
+Delta Replication::extract_delta(std::uint64_t remote_clock) {
   return extract(base_, lock_, false, remote_clock);
 }
 
-Delta Tracker::extract_full_state() {
+Delta Replication::extract_full_state() {
   return extract(base_, lock_, true, 0);
 }
 
-MergeStatus Tracker::merge(const Delta& d) {
+MergeStatus Replication::merge(const Delta& d) {
   if (!valid_delta(d)) return MergeStatus::invalid_argument;
   // Sorted before locking: a full state drops the origin's metas it does not list.
   std::vector<std::uint64_t> listed;
@@ -315,13 +318,13 @@ bool transition(std::byte* base, LockOps lock, const ReplicaName& name, Transiti
 
 }  // namespace
 
-bool Tracker::replica_down(const ReplicaName& r) {
+bool Replication::replica_down(const ReplicaName& r) {
   return transition(base_, lock_, r, Transition::down);
 }
-bool Tracker::replica_up(const ReplicaName& r) {
+bool Replication::replica_up(const ReplicaName& r) {
   return transition(base_, lock_, r, Transition::up);
 }
-bool Tracker::replica_permdown(const ReplicaName& r) {
+bool Replication::replica_permdown(const ReplicaName& r) {
   return transition(base_, lock_, r, Transition::permdown);
 }
 

@@ -1,32 +1,17 @@
-// The replication surface of the tracker, after Phoenix.Tracker.State: every
+// The CRDT types of replication, after Phoenix.Tracker.State: every
 // meta carries a dot (replica, clock); a causal context (version vector plus a
 // cloud of out-of-order ranges) says which dots a replica has seen. A replica
 // only ever sends its own metas, so a delta concerns one origin replica.
 #pragma once
 
-#include <compare>
-#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "presence/cart_meta.hpp"
+#include "presence/replica.hpp"
 
 namespace presence {
-
-inline constexpr std::size_t kMaxReplicas = 64;
-inline constexpr std::size_t kMaxNodeNameBytes = 64;
-// Out-of-order ranges remembered per replica; past it a full state is needed.
-inline constexpr std::size_t kMaxCloudRanges = 32;
-
-// A node name plus its start generation: a restarted node is a new replica.
-struct ReplicaName {
-  std::string node;
-  std::uint64_t generation = 0;
-  auto operator<=>(const ReplicaName&) const = default;
-};
-
-enum class ReplicaState : std::uint8_t { up = 1, down = 2, permdown = 3 };
 
 struct ClockRange {
   std::uint64_t first;
