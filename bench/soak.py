@@ -4,7 +4,9 @@
     bench/soak.py [--minutes 30] [--shoppers 2000] [--workers 2] [--out DIR] [...]
 
 Starts a private nginx (the built module, nginx.conf.example on a free
-loopback port), then for --minutes runs at once:
+loopback port, its loopback-only /metrics listener on another; loopback is
+exempt from the example's handshake limits, and these clients send no
+Origin, as native clients do), then for --minutes runs at once:
 - shopper-sim (bench/shopper_sim): joins at --ramp, updates at --update-rate,
   --churn of the online shoppers leaving each minute and coming back
   (--reconnect), --tabs-fraction of them with 2 or 3 tabs, and its admin
@@ -23,7 +25,11 @@ warm-up must outlast the first pass through the zone's change log (4 MB by
 default: a few minutes at 100 updates/s), whose pages every worker reading it
 touches for the first time until it wraps. Prints
 a Markdown table for RELIABILITY.md and exits non-zero when a check fails.
-Every sample goes to DIR/samples.csv, the summary to DIR/summary.json.
+Every sample goes to DIR/samples.csv as it is taken (and a line to stdout every
+minute), so an interrupted run still leaves its figures; the summary goes to
+DIR/summary.json. Memory is PSS (shared pages split between the processes that
+map them), private dirty and RSS; RSS counts every zone page a process has
+touched, so it grows while the workers first read the zone.
 """
 
 import argparse
@@ -94,6 +100,8 @@ class Keys:
         text = secrets.token_urlsafe(48)
         self.hs256_path.write_text(text + "\n")
         self.hs256_secret = text.encode()
+        # The example's demo store signs with a key of its own (roles=shopper).
+        (folder / "demo-hs256.key").write_text(secrets.token_urlsafe(48) + "\n")
         self.ed25519 = Ed25519PrivateKey.generate()
         self.ed25519_path = folder / "admin-ed25519.pem"
         self.ed25519_path.write_bytes(
@@ -111,13 +119,15 @@ class Keys:
         return jwt.encode(claims, self.ed25519, algorithm="EdDSA", headers={"kid": "admin-1"})
 
 
-def render_config(port, workers):
+def render_config(port, metrics_port, workers):
     text = (ROOT / "nginx.conf.example").read_text()
     text = re.sub(r"worker_processes \S+;", f"worker_processes {workers};", text)
     text = text.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    text = text.replace("listen 127.0.0.1:9145;", f"listen 127.0.0.1:{metrics_port};")
     text = re.sub(r"access_log [^;]*;", "access_log off;", text)
-    if f"127.0.0.1:{port}" not in text:
-        raise SystemExit("soak: could not set the port in nginx.conf")
+    for listener in (port, metrics_port):
+        if f"listen 127.0.0.1:{listener};" not in text:
+            raise SystemExit("soak: could not set the ports in nginx.conf")
     return text
 
 
@@ -125,13 +135,14 @@ class Nginx:
     def __init__(self, prefix: Path, build: Path, workers: int):
         self.prefix = prefix
         self.port = free_port()
+        self.metrics_port = free_port()
         for sub in ("logs", "tmp"):
             (prefix / ".run" / sub).mkdir(parents=True, exist_ok=True)
         (prefix / "build").symlink_to(build)
         self.keys = Keys(prefix / ".run" / "keys")
         (prefix / ".run" / "htpasswd").write_text("")
         self.conf = prefix / "nginx.conf"
-        self.conf.write_text(render_config(self.port, workers))
+        self.conf.write_text(render_config(self.port, self.metrics_port, workers))
         self.proc = None
 
     def command(self, *args):
@@ -155,8 +166,12 @@ class Nginx:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
         return sorted(int(p) for p in out.stdout.split())
 
+    @property
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def metrics(self):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/metrics", headers={"Connection": "close"})
+        req = urllib.request.Request(self.metrics_url, headers={"Connection": "close"})
         with urllib.request.urlopen(req, timeout=5) as resp:
             text = resp.read().decode()
         values = {}
@@ -178,17 +193,19 @@ class Nginx:
 
 
 def memory_kb(pid):
-    """(PSS, RSS) of one process in KB."""
-    pss = rss = 0
+    """(PSS, private dirty, RSS) of one process in KB."""
+    pss = dirty = rss = 0
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
             if line.startswith("Pss:"):
                 pss = int(line.split()[1])
+            elif line.startswith("Private_Dirty:"):
+                dirty = int(line.split()[1])
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 rss = int(line.split()[1])
-    return pss, rss
+    return pss, dirty, rss
 
 
 def open_fds(pid):
@@ -197,12 +214,13 @@ def open_fds(pid):
 
 def sample(server, started):
     pids = [server.proc.pid, *server.worker_pids()]
-    pss = rss = 0
+    pss = dirty = rss = 0
     fds = {}
     for pid in pids:
         try:
-            p, r = memory_kb(pid)
+            p, d, r = memory_kb(pid)
             pss += p
+            dirty += d
             rss += r
             if pid != server.proc.pid:
                 fds[pid] = open_fds(pid)
@@ -215,6 +233,7 @@ def sample(server, started):
     return {
         "t_s": round(time.monotonic() - started, 1),
         "pss_kb": pss,
+        "private_dirty_kb": dirty,
         "rss_kb": rss,
         "worker_fds": fds,
         "connections": m.get("presence_connections"),
@@ -303,6 +322,39 @@ async def admin_view(server):
         return {"keys": len(state), "metas": metas, "stats": stats, "fds": fds, "metrics": metrics}
 
 
+CSV_FIELDS = ["t_s", "pss_kb", "private_dirty_kb", "rss_kb", "worker_fds", "connections", "sockets_open", "zone_used_bytes", "admin_resyncs"]
+
+
+class Samples(list):
+    """The samples, each written to DIR/samples.csv as it is taken and, once a
+    minute, summed up on stdout: an interrupted run keeps what it measured."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.file = open(path, "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(CSV_FIELDS)
+        self.file.flush()
+        self.last_print = None
+
+    def append(self, s):
+        super().append(s)
+        fds = " ".join(str(n) for _, n in sorted(s["worker_fds"].items()))
+        self.writer.writerow([fds if k == "worker_fds" else s[k] for k in CSV_FIELDS])
+        self.file.flush()
+        if self.last_print is None or s["t_s"] - self.last_print >= 60:
+            self.last_print = s["t_s"]
+            print(
+                f"soak: t={s['t_s']:.0f}s pss={s['pss_kb']} KB private_dirty={s['private_dirty_kb']} KB "
+                f"rss={s['rss_kb']} KB worker_fds={fds} connections={s['connections']} "
+                f"sockets_open={s['sockets_open']} resyncs={s['admin_resyncs']}",
+                flush=True,
+            )
+
+    def close(self):
+        self.file.close()
+
+
 def slope_kb_per_min(points):
     if len(points) < 2:
         return 0.0
@@ -330,7 +382,7 @@ async def run(args):
     server = Nginx(out, args.build, args.workers)
     server.start()
     started = time.monotonic()
-    samples = []
+    samples = Samples(out / "samples.csv")
     result = {}
     stop = asyncio.Event()
     anchor_tasks = []
@@ -358,7 +410,7 @@ async def run(args):
             str(sim), "--url", f"ws://127.0.0.1:{server.port}/socket/websocket",
             "--key", str(server.keys.hs256_path), "--alg", "hs256", "--kid", "shop-1",
             "--admin-key", str(server.keys.ed25519_path), "--admin-alg", "eddsa", "--admin-kid", "admin-1",
-            "--nginx-pid", str(server.proc.pid), "--metrics-url", f"http://127.0.0.1:{server.port}/metrics",
+            "--nginx-pid", str(server.proc.pid), "--metrics-url", server.metrics_url,
             "--shoppers", str(args.shoppers), "--ramp", str(args.ramp), "--duration", str(duration_s),
             "--drain", "10", "--update-rate", str(args.update_rate), "--tabs-fraction", str(args.tabs_fraction),
             "--churn", str(args.churn), "--away", str(args.away), "--reconnect",
@@ -396,9 +448,14 @@ async def run(args):
         }
         warm = [s for s in samples if s["t_s"] >= args.warmup * duration_s and s["t_s"] <= duration_s]
         pss_growth, pss_flat = flat([s["pss_kb"] for s in warm]) if warm else (0, False)
+        dirty_growth, dirty_flat = flat([s["private_dirty_kb"] for s in warm]) if warm else (0, False)
         rss_growth, rss_flat = flat([s["rss_kb"] for s in warm]) if warm else (0, False)
         checks["PSS flat after warm-up"] = pss_flat
+        checks["private dirty flat after warm-up"] = dirty_flat
         checks["RSS flat after warm-up"] = rss_flat
+        error_log = (out / ".run" / "logs" / "error.log").read_text(errors="replace")
+        crashes = len(re.findall(r"exited on signal", error_log))
+        checks["no worker exited on a signal"] = crashes == 0
         result = {
             "minutes": args.minutes,
             "shoppers": args.shoppers,
@@ -415,6 +472,14 @@ async def run(args):
                 "growth_after_warmup": pss_growth,
                 "slope_kb_per_min": slope_kb_per_min([(s["t_s"], s["pss_kb"]) for s in warm]),
             },
+            "private_dirty_kb": {
+                "warm_start": warm[0]["private_dirty_kb"] if warm else None,
+                "end": warm[-1]["private_dirty_kb"] if warm else None,
+                "max": max(s["private_dirty_kb"] for s in samples),
+                "growth_after_warmup": dirty_growth,
+                "slope_kb_per_min": slope_kb_per_min([(s["t_s"], s["private_dirty_kb"]) for s in warm]),
+            },
+            "worker_crashes": crashes,
             "rss_kb": {
                 "warm_start": warm[0]["rss_kb"] if warm else None,
                 "end": warm[-1]["rss_kb"] if warm else None,
@@ -425,6 +490,7 @@ async def run(args):
             "max_worker_fds": max((max(s["worker_fds"].values(), default=0) for s in samples), default=0),
             "sim": {
                 "connections": report.get("connections"),
+                "shoppers": report.get("shoppers"),
                 "updates": report.get("updates"),
                 "admin": report.get("admin", {}).get("stats_latency_ms") if isinstance(report.get("admin"), dict) else None,
             },
@@ -436,21 +502,25 @@ async def run(args):
         for task in anchor_tasks:
             task.cancel()
         await asyncio.gather(*anchor_tasks, return_exceptions=True)
-        with open(out / "samples.csv", "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["t_s", "pss_kb", "rss_kb", "worker_fds", "connections", "sockets_open", "zone_used_bytes", "admin_resyncs"])
-            for s in samples:
-                fds = " ".join(str(n) for _, n in sorted(s["worker_fds"].items()))
-                writer.writerow([s["t_s"], s["pss_kb"], s["rss_kb"], fds, s["connections"], s["sockets_open"], s["zone_used_bytes"], s["admin_resyncs"]])
+        samples.close()
         server.stop()
     (out / "summary.json").write_text(json.dumps(result, indent=2, default=str))
     print_summary(result, out)
     return all(result["checks"].values())
 
 
+def churn_row(sim):
+    conns, shoppers, updates = sim.get("connections") or {}, sim.get("shoppers") or {}, sim.get("updates") or {}
+    return (
+        f"{conns.get('joined')} joins ({conns.get('failed')} failed, {conns.get('dropped')} dropped by the server), "
+        f"{shoppers.get('left')} leaves and {shoppers.get('returned')} returns of {shoppers.get('total')} shoppers, "
+        f"{updates.get('acked')} updates acked of {updates.get('sent')} sent ({updates.get('refused')} refused)"
+    )
+
+
 def print_summary(r, out):
     mb = lambda kb: f"{kb / 1024:.1f} MB" if kb is not None else "-"
-    pss, rss = r["pss_kb"], r["rss_kb"]
+    pss, dirty, rss = r["pss_kb"], r["private_dirty_kb"], r["rss_kb"]
     base_fds = sorted(r["baseline"]["worker_fds"].values())
     final_fds = sorted(r["final"]["fds"].values())
     rows = [
@@ -458,10 +528,14 @@ def print_summary(r, out):
                 f"{r['anchors']['carts']} anchor carts ({r['anchors']['tabs']} tabs)"),
         ("nginx PSS (master + workers)", f"{mb(pss['warm_start'])} after warm-up, {mb(pss['end'])} at the end, "
                                           f"max {mb(pss['max'])}; {pss['slope_kb_per_min']:+.0f} KB/min after warm-up"),
+        ("nginx private dirty (master + workers)", f"{mb(dirty['warm_start'])} after warm-up, {mb(dirty['end'])} at the end, "
+                                                    f"max {mb(dirty['max'])}; {dirty['slope_kb_per_min']:+.0f} KB/min after warm-up"),
         ("nginx RSS (master + workers)", f"{mb(rss['warm_start'])} after warm-up, {mb(rss['end'])} at the end, "
                                           f"max {mb(rss['max'])}; {rss['slope_kb_per_min']:+.0f} KB/min after warm-up"),
         ("open fds per worker", f"{base_fds} before the load, max {r['max_worker_fds']} during it, "
                                 f"{final_fds} after it (anchors and the checker still open)"),
+        ("churn (simulator)", churn_row(r["sim"])),
+        ("worker crashes (error log)", f"{r['worker_crashes']}"),
         ("slow admin", f"{r['slow_admin']['sessions']} sessions, {r['slow_admin']['closed']} closed by the server, "
                        f"{r['slow_admin']['messages']} messages read"),
         ("admin resyncs (metrics)", f"{r['admin_resyncs']}"),
