@@ -73,7 +73,8 @@ void broadcast_init(ngx_cycle_t* cycle, ngx_msec_t interval) noexcept {
   g_tick.data = timer_without_connection();
   g_tick.cancelable = 1;
   std::string node = history_init(cycle, interval);
-  guarded(cycle->log, NGX_LOG_ERR, "history node", [&] { g_feed.set_history_node(std::move(node)); });
+  guarded(cycle->log, NGX_LOG_ERR, "history node",
+          [&] { g_feed.set_history_node(std::move(node)); });
 }
 
 }  // namespace presence::ngx

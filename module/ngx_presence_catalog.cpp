@@ -4,8 +4,8 @@
 #include <memory>
 #include <new>
 
-#include "ngx_presence_guard.hpp"
 #include "ngx_presence_catalog.hpp"
+#include "ngx_presence_guard.hpp"
 #include "presence/catalog.hpp"
 
 namespace presence::ngx {

@@ -2,12 +2,12 @@
 // and the configuration checks that tie a location to the http-level setup.
 #include "ngx_presence_endpoint.hpp"
 
-#include "ngx_presence_socket.hpp"
-#include "presence/keyring.hpp"
 #include "ngx_presence_handshake.hpp"
 #include "ngx_presence_keys.hpp"
 #include "ngx_presence_metrics.hpp"
+#include "ngx_presence_socket.hpp"
 #include "ngx_presence_tokens.hpp"
+#include "presence/keyring.hpp"
 
 namespace presence::ngx {
 

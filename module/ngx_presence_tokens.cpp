@@ -10,9 +10,9 @@
 
 #include "ngx_presence_endpoint.hpp"
 #include "ngx_presence_guard.hpp"
-#include "ngx_presence_log.hpp"
 #include "ngx_presence_http.hpp"
 #include "ngx_presence_keys.hpp"
+#include "ngx_presence_log.hpp"
 #include "ngx_presence_tokens.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/cart_cookie.hpp"

@@ -491,7 +491,8 @@ TrackError PresenceStore::replace(Offset old, const CartMeta& meta, const NewMet
   Offset page = 0;
   if (!acquire_strings(t, meta, Room::use_reserve, &page, items, &acquired)) {
     release_parts(t, 0, page, items, acquired);
-    if (string_refusal_ != TrackError::none) return std::exchange(string_refusal_, TrackError::none);
+    if (string_refusal_ != TrackError::none)
+      return std::exchange(string_refusal_, TrackError::none);
     return TrackError::region_full;
   }
   const Offset old_page = m.page;

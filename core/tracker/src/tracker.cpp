@@ -11,8 +11,8 @@
 #include "presence/catalog.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
-#include "presence_store.hpp"
 #include "presence/sodium_ready.hpp"
+#include "presence_store.hpp"
 #include "tracker_lock.hpp"
 
 namespace presence {

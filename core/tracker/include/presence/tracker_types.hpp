@@ -158,7 +158,7 @@ struct TrackerUsage {
   std::uint64_t metas;
   std::uint64_t keys;
   std::uint64_t track_failures_full;
-  std::uint64_t repairs;  // rebuilds after a process died inside a critical section
+  std::uint64_t repairs;      // rebuilds after a process died inside a critical section
   std::uint64_t strings;      // distinct pages and product-size pairs held
   std::uint64_t max_strings;  // the cap local metas are held to
   std::uint64_t track_failures_strings;
