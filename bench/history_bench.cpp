@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "bench_zone.hpp"
 #include "presence/channel_session.hpp"
 #include "presence/history_feed.hpp"
 #include "presence/tracker.hpp"
@@ -22,34 +23,11 @@ using presence::CartMeta;
 using presence::HistoryResolution;
 using presence::Owner;
 using presence::Tracker;
+using presence::bench::typical_key;
+using presence::bench::typical_meta;
+using presence::bench::Zone;
 
 constexpr std::int64_t kLaunchMs = 1764277200000;
-
-class Zone {
- public:
-  explicit Zone(std::size_t bytes) : bytes_(bytes + kLockBytes) {
-    mem_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem_ == MAP_FAILED) std::abort();
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutex_init(static_cast<pthread_mutex_t*>(mem_), &attr);
-    auto t = Tracker::open(static_cast<std::byte*>(mem_) + kLockBytes, bytes,
-                           presence::LockOps{mem_, &lock, &unlock},
-                           presence::TrackerConfig{"store-a", 1, 4 * 1024 * 1024}, true, nullptr);
-    if (!t) std::abort();
-    tracker.emplace(*t);
-  }
-  ~Zone() { munmap(mem_, bytes_); }
-  std::optional<Tracker> tracker;
-
- private:
-  static constexpr std::size_t kLockBytes = 128;
-  static void lock(void* m) noexcept { pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)); }
-  static void unlock(void* m) noexcept { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
-  std::size_t bytes_;
-  void* mem_;
-};
 
 // A zone holding `n` typical presences (a 20-byte page, two items, UUID keys).
 Zone& zone_of(std::size_t n) {

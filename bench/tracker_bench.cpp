@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "bench_zone.hpp"
 #include "presence/presence_json.hpp"
 #include "presence/replication.hpp"
 #include "presence/tracker.hpp"
@@ -25,56 +26,13 @@ using presence::CartItem;
 using presence::CartMeta;
 using presence::Owner;
 using presence::Tracker;
+using presence::bench::typical_key;
+using presence::bench::typical_meta;
+using presence::bench::Zone;
 
 constexpr std::string_view kTopic = "admin:cart_tracker";
 constexpr std::size_t kPresences = 100'000;
 constexpr std::size_t kChangeLogBytes = 4 * 1024 * 1024;
-
-// A tracker on an anonymous shared mapping with a process-shared mutex in front of it.
-class Zone {
- public:
-  explicit Zone(std::size_t bytes, std::string node = "store-a") : bytes_(bytes + kLockBytes) {
-    mem_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem_ == MAP_FAILED) std::abort();
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutex_init(static_cast<pthread_mutex_t*>(mem_), &attr);
-    std::string error;
-    auto t = Tracker::open(
-        static_cast<std::byte*>(mem_) + kLockBytes, bytes, presence::LockOps{mem_, &lock, &unlock},
-        presence::TrackerConfig{std::move(node), 1, kChangeLogBytes}, true, &error);
-    if (!t) std::abort();
-    tracker.emplace(*t);
-  }
-  ~Zone() { munmap(mem_, bytes_); }
-  std::atomic<int>& flag() {
-    return *reinterpret_cast<std::atomic<int>*>(static_cast<std::byte*>(mem_) + 64);
-  }
-
-  std::optional<Tracker> tracker;
-
- private:
-  static constexpr std::size_t kLockBytes = 128;
-  static void lock(void* m) noexcept { pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)); }
-  static void unlock(void* m) noexcept { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
-  std::size_t bytes_;
-  void* mem_;
-};
-
-// The typical meta of the issue: a 20-byte page and two items; 36-byte keys (UUIDs).
-CartMeta typical_meta(std::size_t i) {
-  char page[21];
-  std::snprintf(page, sizeof page, "/products/shoe-%05zu", i % 50);
-  return CartMeta{page,
-                  {CartItem{"air-max-" + std::to_string(i % 20), std::to_string(8 + i % 5), 1},
-                   CartItem{"samba-" + std::to_string(i % 7), "10.5", 2}}};
-}
-std::string typical_key(std::size_t i) {
-  char key[37];
-  std::snprintf(key, sizeof key, "8c1f2a4e-0b6d-4f7a-9e3c-%012zu", i);
-  return key;
-}
 
 void fill(Tracker& t, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
