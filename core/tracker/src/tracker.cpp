@@ -188,6 +188,13 @@ void count_cart_change(ActivityTotals& totals, const ItemsBefore& before,
   }
 }
 
+// A local track or update refused for lack of room or of string slots is
+// counted where /metrics reads it.
+void count_refusal(shm::Header& h, TrackError err) {
+  if (err == TrackError::region_full) ++h.track_failures_full;
+  if (err == TrackError::strings_full) ++h.track_failures_strings;
+}
+
 }  // namespace
 
 std::size_t Tracker::min_region_bytes() {
@@ -277,13 +284,21 @@ shm::Header& Tracker::header() const noexcept {
   return *reinterpret_cast<shm::Header*>(base_);
 }
 
+// What a local meta is refused for before the lock: its bounds, then the
+// catalogue.
+TrackError Tracker::check_meta(const CartMeta& meta) const {
+  if (!shm::within_bounds(meta)) return TrackError::invalid_argument;
+  if (catalog_ != nullptr && !catalog_->allows(meta)) return TrackError::not_in_catalog;
+  return TrackError::none;
+}
+
 TrackResult Tracker::track(std::string_view topic, std::string_view key, const CartMeta& meta,
                            Owner owner, std::int64_t now_ms) {
-  if (!shm::within_bounds(topic, key) || owner.pid == 0 || !shm::within_bounds(meta)) {
+  if (!shm::within_bounds(topic, key) || owner.pid == 0) {
     return TrackResult{TrackError::invalid_argument, {}, {}};
   }
-  if (catalog_ != nullptr && !catalog_->allows(meta)) {
-    return TrackResult{TrackError::not_in_catalog, {}, {}};
+  if (const TrackError err = check_meta(meta); err != TrackError::none) {
+    return TrackResult{err, {}, {}};
   }
   std::uint64_t tag = 0;
   std::uint64_t clock = 0;
@@ -306,8 +321,7 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
     const TrackError err = s.insert(topic, key, meta, fields, true, false, &m);
     if (err != TrackError::none) {
       if (h.owners[slot - 1u].metas == 0) h.owners[slot - 1u] = shm::OwnerSlot{};
-      if (err == TrackError::region_full) ++h.track_failures_full;
-      if (err == TrackError::strings_full) ++h.track_failures_strings;
+      count_refusal(h, err);
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;
@@ -320,9 +334,8 @@ TrackResult Tracker::track(std::string_view topic, std::string_view key, const C
 }
 
 TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_t now_ms) {
-  if (!shm::within_bounds(meta)) return TrackResult{TrackError::invalid_argument, {}, {}};
-  if (catalog_ != nullptr && !catalog_->allows(meta)) {
-    return TrackResult{TrackError::not_in_catalog, {}, {}};
+  if (const TrackError err = check_meta(meta); err != TrackError::none) {
+    return TrackResult{err, {}, {}};
   }
   std::uint64_t tag = 0;
   std::uint64_t clock = 0;
@@ -354,8 +367,7 @@ TrackResult Tracker::update(MetaHandle handle, const CartMeta& meta, std::int64_
     s.limit_strings(max_strings_);
     const TrackError err = s.replace(old, meta, fields, &next);
     if (err != TrackError::none) {
-      if (err == TrackError::region_full) ++h.track_failures_full;
-      if (err == TrackError::strings_full) ++h.track_failures_strings;
+      count_refusal(h, err);
       return TrackResult{err, {}, {}};
     }
     local.clock = clock;

@@ -91,6 +91,7 @@ class Tracker {
 
   Tracker(std::byte* base, LockOps lock, const TrackerConfig& cfg);
   shm::Header& header() const noexcept;
+  TrackError check_meta(const CartMeta& meta) const;
 
   std::byte* base_;
   LockOps lock_;
