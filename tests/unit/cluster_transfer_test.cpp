@@ -1,9 +1,14 @@
 // Large states: transfers through keys in chunks, merges in slices, and a
 // region too full to take everything.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "cluster_test_support.hpp"
 #include "presence/cluster_node.hpp"
+#include "presence/crash_hook.hpp"
 
 namespace presence {
 namespace {
@@ -165,6 +170,37 @@ TEST_F(ClusterTransfer, AMergeCutBetweenSlicesIsRedoneToTheSameState) {
   }
   expect_same(a, b);
   EXPECT_GT(again.slices(), 1u);
+}
+
+int g_merged_until_killed = 0;
+void die_after_merged(int point) noexcept {
+  constexpr int kMergeApplied = 2;
+  if (point == kMergeApplied && --g_merged_until_killed == 0) raise(SIGKILL);
+}
+
+TEST_F(ClusterTransfer, AWorkerKilledInsideASliceLeavesARegionTheRedoCompletes) {
+  ClusterReplica& a = add("store-a");
+  ClusterReplica& b = add("store-b");
+  const auto tracked = track_many(a, 3000, "cart-");
+  const Delta full = Replication(a.tracker).extract_full_state();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Killed holding the lock, several slices in.
+    g_merged_until_killed = 1000;
+    testing::set_crash_hook(&die_after_merged);
+    MergeJob job(full);
+    while (!job.done()) (void)Replication(b.tracker).merge_slice(job, 0);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_EQ(b.tracker.usage().repairs, 1u);
+  EXPECT_GE(cart_presences(b.tracker).size(), 900u);
+  for (std::size_t i = 0; i < 10; ++i) ASSERT_TRUE(a.tracker.untrack(tracked[i].handle));
+  run_for(1500);  // b's node asks a for what it lacks
+  expect_same(a, b);
 }
 
 TEST_F(ClusterTransfer, AFullRegionRecoversOnceRoomIsBack) {

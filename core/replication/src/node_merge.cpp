@@ -36,8 +36,9 @@ void Node::Impl::record_lock_hold(std::int64_t ns) {
 }
 
 void Node::Impl::apply_delta(Peer& p, Delta&& d, std::int64_t now_ms, std::vector<Command>& out) {
-  const bool behind = queued_for(d.origin);
-  if (behind || d.joins.size() > kSlicedMergeJoins) {
+  // A full state sweeps every meta held of its origin, however few it lists.
+  const bool large = d.full_state || d.joins.size() + d.leaves.size() > kSlicedMergeJoins;
+  if (large || queued_for(d.origin)) {
     const auto of_origin = static_cast<std::size_t>(std::count_if(
         merges.begin(), merges.end(), [&](const QueuedMerge& q) { return q.origin == d.origin; }));
     if (merges.size() >= kMaxQueuedMerges || of_origin >= kMaxQueuedPerOrigin) {

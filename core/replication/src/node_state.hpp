@@ -16,7 +16,8 @@
 
 namespace presence::cluster {
 
-// A delta with more joins than this is merged in slices, not inline.
+// A delta with more joins and leaves than this (or a full state) is merged in
+// slices, not inline.
 inline constexpr std::size_t kSlicedMergeJoins = 2000;
 // Merges waiting behind a sliced one: per origin and in all.
 inline constexpr std::size_t kMaxQueuedPerOrigin = 16;
