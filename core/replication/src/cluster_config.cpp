@@ -26,11 +26,12 @@ std::string_view trim(std::string_view s) {
 Result<int> parse_port(std::string_view digits) {
   if (digits.empty() || digits.size() > 5 ||
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Status(Errc::malformed, "the port must be a number from 1 to 65535");
+    return presence::Status(Errc::malformed, "the port must be a number from 1 to 65535");
   }
   int port = 0;
   for (char c : digits) port = port * 10 + (c - '0');
-  if (port < 1 || port > 65535) return Status(Errc::invalid, "the port must be from 1 to 65535");
+  if (port < 1 || port > 65535)
+    return presence::Status(Errc::invalid, "the port must be from 1 to 65535");
   return port;
 }
 
@@ -54,13 +55,13 @@ Result<RedisAddress> parse_redis_address(std::string_view text) {
   if (text.starts_with("unix:")) {
     std::string_view path = text.substr(5);
     if (path.empty() || path.front() != '/') {
-      return Status(Errc::malformed, "a unix socket is written unix:/absolute/path");
+      return presence::Status(Errc::malformed, "a unix socket is written unix:/absolute/path");
     }
     if (path.size() > kMaxUnixPathBytes) {
-      return Status(Errc::too_large, "the unix socket path is longer than 107 bytes");
+      return presence::Status(Errc::too_large, "the unix socket path is longer than 107 bytes");
     }
     if (path.find('\0') != std::string_view::npos) {
-      return Status(Errc::malformed, "the unix socket path holds a NUL byte");
+      return presence::Status(Errc::malformed, "the unix socket path holds a NUL byte");
     }
     address.kind = RedisAddress::Kind::unix_socket;
     address.path = std::string(path);
@@ -72,7 +73,7 @@ Result<RedisAddress> parse_redis_address(std::string_view text) {
   if (text.starts_with("[")) {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Status(Errc::malformed, "an IPv6 address is written [address]:port");
+      return presence::Status(Errc::malformed, "an IPv6 address is written [address]:port");
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
@@ -80,16 +81,16 @@ Result<RedisAddress> parse_redis_address(std::string_view text) {
   } else {
     const std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      return Status(Errc::malformed, "expected IPv4:port, [IPv6]:port or unix:/path");
+      return presence::Status(Errc::malformed, "expected IPv4:port, [IPv6]:port or unix:/path");
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   address.host = std::string(host);
   if (!numeric_ip(address.host, family)) {
-    return Status(Errc::invalid,
-                  "the host must be a numeric IPv4 or [IPv6] address (a name would be "
-                  "resolved with a blocking call)");
+    return presence::Status(Errc::invalid,
+                            "the host must be a numeric IPv4 or [IPv6] address (a name would be "
+                            "resolved with a blocking call)");
   }
   Result<int> number = parse_port(port);
   if (!number) return number.status();
@@ -105,30 +106,32 @@ std::string describe(const RedisAddress& address) {
 
 Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Errc::io, std::string("cannot be read: ") + std::strerror(errno));
+  if (!in)
+    return presence::Status(Errc::io, std::string("cannot be read: ") + std::strerror(errno));
   std::string contents;
   contents.resize(max_bytes + 1);
   in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
-  if (in.bad()) return Status(Errc::io, "cannot be read");
+  if (in.bad()) return presence::Status(Errc::io, "cannot be read");
   contents.resize(static_cast<std::size_t>(in.gcount()));
   if (contents.size() > max_bytes) {
-    return Status(Errc::too_large, "is longer than " + std::to_string(max_bytes) + " bytes");
+    return presence::Status(Errc::too_large,
+                            "is longer than " + std::to_string(max_bytes) + " bytes");
   }
   return contents;
 }
 
 Result<RedisAuth> parse_redis_auth(std::string_view file_contents) {
   if (file_contents.size() > kMaxAuthFileBytes) {
-    return Status(Errc::too_large, "the auth file is longer than 1024 bytes");
+    return presence::Status(Errc::too_large, "the auth file is longer than 1024 bytes");
   }
   const std::string_view line = trim(file_contents);
-  if (line.empty()) return Status(Errc::invalid, "the auth file is empty");
+  if (line.empty()) return presence::Status(Errc::invalid, "the auth file is empty");
   if (line.find('\n') != std::string_view::npos || line.find('\r') != std::string_view::npos) {
-    return Status(Errc::malformed, "the auth file must hold one line");
+    return presence::Status(Errc::malformed, "the auth file must hold one line");
   }
   if (std::any_of(line.begin(), line.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\t'; })) {
-    return Status(Errc::malformed, "the auth file holds control characters");
+    return presence::Status(Errc::malformed, "the auth file holds control characters");
   }
   RedisAuth auth;
   const std::size_t gap = line.find_first_of(" \t");
@@ -138,7 +141,8 @@ Result<RedisAuth> parse_redis_auth(std::string_view file_contents) {
   }
   const std::string_view password = trim(line.substr(gap));
   if (password.find_first_of(" \t") != std::string_view::npos) {
-    return Status(Errc::malformed, "the auth file must hold `password` or `user password`");
+    return presence::Status(Errc::malformed,
+                            "the auth file must hold `password` or `user password`");
   }
   auth.user = std::string(line.substr(0, gap));
   auth.password = std::string(password);
