@@ -281,8 +281,6 @@ class Driver final : public RedisLinkObserver {
   void check_links(std::int64_t now) noexcept {
     const std::int64_t limit =
         kEchoMissesBeforeReconnect * static_cast<std::int64_t>(conf_.cluster_heartbeat);
-    std::atomic_ref<std::int64_t>(shared_.status.last_echo_ms)
-        .store(node_->last_echo_ms(), std::memory_order_relaxed);
     store_linked(shared_.status, linked());
     if (linked()) {
       const std::int64_t since = std::max(

@@ -58,9 +58,10 @@ class RedisLink {
   using GetDone = std::function<void(std::optional<std::string_view> value)>;
 
   // `max_buffered`: the most unparsed bytes a reply may hold in the reader
-  // before the connection is dropped; `max_unanswered`: the most bytes of
-  // commands awaiting replies before new ones are refused. `status` (may be
-  // null) gets redis_connects, redis_errors and oversized drops.
+  // after a read (hiredis reads 16 KiB a call) before the connection is
+  // dropped, so a reply one read longer than it never completes; `max_unanswered`: the most bytes
+  // of commands awaiting replies before new ones are refused. `status` (may be null) gets
+  // redis_connects, redis_errors and oversized drops.
   RedisLink(Role role, const RedisEndpoint& endpoint, std::vector<std::string> channels,
             std::size_t max_buffered, std::size_t max_unanswered, RedisLinkObserver& observer,
             presence::cluster::Status* status, ngx_log_t* log);

@@ -102,3 +102,45 @@ def test_two_nodes_see_each_others_shoppers(nginx_factory, redis_port):
     assert "leaves cluster \"smoke\" for good" in b.error_log
     for client in (admin_a, admin_b, other):
         client.close()
+
+
+# The subscriber's bound: the largest sealed message a node accepts
+# (kMaxInlineMessageBytes) plus 64 KiB of framing and read slack, checked
+# after each read of hiredis (16 KiB): a reply one read past it never
+# completes within the bound.
+MAX_INLINE = 1024 * 1024
+MAX_SUBSCRIBER_BUFFERED = MAX_INLINE + 64 * 1024
+HIREDIS_READ = 16 * 1024
+
+
+def publish(redis_port, channel, size):
+    proc = subprocess.run(
+        ["redis-cli", "-p", str(redis_port), "-x", "publish", channel],
+        input=b"\xff" * size,
+        capture_output=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == b"1", proc
+
+
+def test_an_oversized_message_drops_the_subscriber_once(nginx_factory, redis_port):
+    a = cluster_node(nginx_factory, "store-a", redis_port)
+    up = f"redis subscriber link to 127.0.0.1:{redis_port} is up"
+    oversized = "a reply of more than"
+    wait_for_log(a, up)
+
+    # At the bound: refused by the node (not a message of ours), the link
+    # stays; had it dropped, the next publish would find no subscriber or
+    # drop it a second time.
+    publish(redis_port, "smoke:all", MAX_INLINE)
+    publish(redis_port, "smoke:all", 10)
+
+    # One read past the transport's bound: dropped with the connection,
+    # reconnected once.
+    publish(redis_port, "smoke:all", MAX_SUBSCRIBER_BUFFERED + HIREDIS_READ + 1)
+    deadline = time.monotonic() + 10
+    while a.error_log.count(up) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    publish(redis_port, "smoke:all", 10)
+    assert a.error_log.count(oversized) == 1, a.error_log[-2000:]
+    assert a.error_log.count(up) == 2, a.error_log[-2000:]
