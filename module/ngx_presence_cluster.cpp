@@ -295,25 +295,27 @@ class Driver final : public RedisLinkObserver {
   }
 
   // Carries out the node's commands in order. A command the link cannot take
-  // is dropped: the protocol recovers (a peer missing a delta asks for it).
+  // (down, or over its bound) is dropped and counted as a Redis error: the
+  // protocol recovers (a peer missing a delta asks for it).
   void execute(std::vector<Command>& commands) noexcept {
-    std::vector<std::uint64_t> failed_fetches;
+    std::uint64_t refused = 0;
     for (Command& command : commands) {
       switch (command.op) {
         case Command::Op::publish:
-          command_->publish(command.target, command.bytes);
+          if (!command_->publish(command.target, command.bytes)) ++refused;
           break;
         case Command::Op::set_chunk:
-          command_->set_expiring(command.target, command.bytes, command.ttl_ms);
+          if (!command_->set_expiring(command.target, command.bytes, command.ttl_ms)) ++refused;
           break;
         case Command::Op::get_chunks:
-          if (!fetch(command)) failed_fetches.push_back(command.fetch_id);
+          // Nothing awaited (no key could be asked for): the node hears so now.
+          if (!fetch(command)) finish_fetch(command.fetch_id);
           break;
       }
     }
+    if (refused != 0) presence::cluster::bump(shared_.status.counters.redis_errors, refused);
     commands.clear();
     shared_.cursor = static_cast<ngx_atomic_uint_t>(node_->cursor());
-    for (std::uint64_t id : failed_fetches) finish_fetch(id);
     if (node_->merging() && !g_merge_event.posted) {
       // After the events already ready: sockets are served between slices.
       ngx_post_event(&g_merge_event, &ngx_posted_next_events);
@@ -331,9 +333,11 @@ class Driver final : public RedisLinkObserver {
     });
     if (fetch == nullptr) return false;
     for (std::size_t i = 0; i < command.keys.size(); i++) {
-      const bool sent = command_->get(
-          command.keys[i],
-          [this, id, i](std::optional<std::string_view> value) { chunk_arrived(id, i, value); });
+      const bool sent = guarded(log_, NGX_LOG_ERR, "cluster fetch", false, [&] {
+        return command_->get(command.keys[i], [this, id, i](std::optional<std::string_view> value) {
+          chunk_arrived(id, i, value);
+        });
+      });
       if (!sent) {
         // The keys not asked for stay missing; those asked for still answer.
         fetch->remaining -= command.keys.size() - i;

@@ -31,6 +31,9 @@ RedisLink* link_of(void* privdata) {
   return static_cast<RedisLink*>(privdata);
 }
 
+// SET key value PX ttl is the longest command sent.
+constexpr std::size_t kMaxCommandArgs = 5;
+
 double random_unit() {
   return static_cast<double>(ngx_random() % 1'000'000) / 1'000'000.0;
 }
@@ -263,21 +266,19 @@ std::string RedisLink::scrub(std::string_view redis_error) const {
   return text;
 }
 
-bool RedisLink::send(const std::vector<std::string_view>& argv, Pending* pending) noexcept {
+bool RedisLink::send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept {
   if (state_ != State::ready || ac_ == nullptr || role_ != Role::command) return false;
   if (unanswered_bytes_ + pending->bytes > max_unanswered_) return false;
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-  const bool built = guarded(log_, NGX_LOG_ERR, "redis command", [&] {
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (std::string_view arg : argv) {
-      ptrs.push_back(arg.data());
-      lens.push_back(arg.size());
-    }
-  });
-  if (!built) return false;
-  if (redisAsyncCommandArgv(ac_, on_reply, pending, static_cast<int>(ptrs.size()), ptrs.data(),
+  std::array<const char*, kMaxCommandArgs> ptrs{};
+  std::array<std::size_t, kMaxCommandArgs> lens{};
+  std::size_t argc = 0;
+  for (std::string_view arg : argv) {
+    if (argc == kMaxCommandArgs) return false;
+    ptrs[argc] = arg.data();
+    lens[argc] = arg.size();
+    ++argc;
+  }
+  if (redisAsyncCommandArgv(ac_, on_reply, pending, static_cast<int>(argc), ptrs.data(),
                             lens.data()) != REDIS_OK) {
     return false;
   }

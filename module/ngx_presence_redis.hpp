@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,7 +109,7 @@ class RedisLink {
   void lost() noexcept;
   void schedule_reconnect() noexcept;
   void log_failure(const std::string& why, std::int64_t delay_ms) noexcept;
-  bool send(const std::vector<std::string_view>& argv, Pending* pending) noexcept;
+  bool send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept;
   void answered(std::size_t bytes) noexcept;
   void after_read() noexcept;
   std::string scrub(std::string_view redis_error) const;
