@@ -187,7 +187,9 @@ void RedisLink::became_ready() noexcept {
   state_ = State::ready;
   ready_since_ms_ = ngx_now_ms();
   last_answer_ms_ = ready_since_ms_;
-  backoff_.reset();
+  // Redis answered (AUTH, SUBSCRIBE): the next failure waits the least again.
+  // A command link without AUTH has not heard Redis yet: its first reply resets.
+  if (role_ == Role::subscriber || endpoint_.auth != nullptr) backoff_.reset();
   if (connect_timer_.ev.timer_set) ngx_del_timer(&connect_timer_.ev);
   if (status_ != nullptr) presence::cluster::bump(status_->counters.redis_connects);
   guarded(log_, NGX_LOG_ERR, "redis link", [&] {
@@ -501,6 +503,8 @@ void RedisLink::on_reply(redisAsyncContext*, void* r, void* privdata) noexcept {
   RedisLink* link = pending->link;
   const auto* reply = static_cast<const redisReply*>(r);
   link->answered(pending->bytes);
+  // null: the connection is going, every pending reply completes so.
+  if (reply != nullptr) link->backoff_.reset();
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
     if (link->status_ != nullptr) presence::cluster::bump(link->status_->counters.redis_errors);
     const std::int64_t now = ngx_now_ms();
