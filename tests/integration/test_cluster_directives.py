@@ -215,8 +215,12 @@ def test_batch_must_not_exceed_the_heartbeat(server):
 
 
 def test_timing_must_be_positive(server):
+    text = server.conf.read_text()
     refused(server, f"{CLUSTER}\n{REDIS}\npresence_cluster_batch 0;", "presence_cluster_batch",
-            "must be positive")
+            "must be from 1ms to")
+    server.conf.write_text(text)
+    refused(server, f"{CLUSTER}\n{REDIS}\npresence_cluster_heartbeat 0;",
+            "presence_cluster_heartbeat", "must be positive")
 
 
 @pytest.mark.parametrize("value", ["63", "16777217", "many", "-1"])
