@@ -101,7 +101,7 @@ void RedisLink::connect() noexcept {
                               ? redisAsyncConnectUnix(address.path.c_str())
                               : redisAsyncConnect(address.host.c_str(), address.port);
   if (ac == nullptr) {
-    why_ = "out of memory";
+    guarded(log_, NGX_LOG_ERR, "redis link", [&] { why_ = "out of memory"; });
     lost();
     return;
   }
@@ -114,7 +114,8 @@ void RedisLink::connect() noexcept {
   ngx_connection_t* c = ngx_get_connection(ac->c.fd, log_);
   if (c == nullptr) {
     redisAsyncFree(ac);
-    why_ = "no free connection (worker_connections)";
+    guarded(log_, NGX_LOG_ERR, "redis link",
+            [&] { why_ = "no free connection (worker_connections)"; });
     lost();
     return;
   }
@@ -192,12 +193,14 @@ void RedisLink::became_ready() noexcept {
   if (role_ == Role::subscriber || endpoint_.auth != nullptr) backoff_.reset();
   if (connect_timer_.ev.timer_set) ngx_del_timer(&connect_timer_.ev);
   if (status_ != nullptr) presence::cluster::bump(status_->counters.redis_connects);
-  guarded(log_, NGX_LOG_ERR, "redis link", [&] {
-    const std::string address = presence::cluster::describe(endpoint_.address);
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "presence cluster: redis %s link to %s is up",
-                  role_name(), address.c_str());
-  });
-  last_log_ms_ = 0;
+  if (may_log()) {
+    guarded(log_, NGX_LOG_ERR, "redis link", [&] {
+      const std::string address = presence::cluster::describe(endpoint_.address);
+      const std::string more = left_out();
+      ngx_log_error(NGX_LOG_NOTICE, log_, 0, "presence cluster: redis %s link to %s is up%s",
+                    role_name(), address.c_str(), more.c_str());
+    });
+  }
   observer_.link_up(*this);
 }
 
@@ -232,24 +235,36 @@ void RedisLink::lost() noexcept {
 }
 
 void RedisLink::log_failure(const std::string& why, std::int64_t delay_ms) noexcept {
-  const std::int64_t now = ngx_now_ms();
-  if (last_log_ms_ != 0 && now - last_log_ms_ < kRedisLogIntervalMs) {
-    ++unlogged_failures_;
-    return;
-  }
+  if (!may_log()) return;
   guarded(log_, NGX_LOG_ERR, "redis link", [&] {
     const std::string address = presence::cluster::describe(endpoint_.address);
-    const std::string unlogged =
-        unlogged_failures_ == 0
-            ? std::string()
-            : " (" + std::to_string(unlogged_failures_) + " failures since the last line)";
+    const std::string more = left_out();
     ngx_log_error(NGX_LOG_ERR, log_, 0,
                   "presence cluster: redis %s link to %s: %s; reconnecting in %L ms%s", role_name(),
-                  address.c_str(), why.c_str(), static_cast<std::int64_t>(delay_ms),
-                  unlogged.c_str());
+                  address.c_str(), why.c_str(), static_cast<std::int64_t>(delay_ms), more.c_str());
   });
-  last_log_ms_ = now;
-  unlogged_failures_ = 0;
+}
+
+bool RedisLink::may_log() noexcept {
+  const std::int64_t now = ngx_now_ms();
+  if (log_lines_ == 0 || now - log_window_ms_ >= kRedisLogIntervalMs) {
+    log_window_ms_ = now;
+    log_lines_ = 0;
+  }
+  if (log_lines_ < kRedisLogLines) {
+    ++log_lines_;
+    return true;
+  }
+  ++left_out_;
+  return false;
+}
+
+// " (N lines left out)" once, after lines were left out.
+std::string RedisLink::left_out() {
+  if (left_out_ == 0) return {};
+  std::string text = " (" + std::to_string(left_out_) + " lines of this link left out before)";
+  left_out_ = 0;
+  return text;
 }
 
 std::string RedisLink::scrub(std::string_view redis_error) const {
@@ -507,14 +522,13 @@ void RedisLink::on_reply(redisAsyncContext*, void* r, void* privdata) noexcept {
   if (reply != nullptr) link->backoff_.reset();
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
     if (link->status_ != nullptr) presence::cluster::bump(link->status_->counters.redis_errors);
-    const std::int64_t now = ngx_now_ms();
-    if (link->last_log_ms_ == 0 || now - link->last_log_ms_ >= kRedisLogIntervalMs) {
+    if (link->may_log()) {
       guarded(link->log_, NGX_LOG_ERR, "redis link", [&] {
         const std::string why = link->scrub({reply->str, reply->len});
-        ngx_log_error(NGX_LOG_ERR, link->log_, 0, "presence cluster: redis refused %s: %s",
-                      pending->command, why.c_str());
+        const std::string more = link->left_out();
+        ngx_log_error(NGX_LOG_ERR, link->log_, 0, "presence cluster: redis refused %s: %s%s",
+                      pending->command, why.c_str(), more.c_str());
       });
-      link->last_log_ms_ = now;
     }
   }
   if (pending->done) {

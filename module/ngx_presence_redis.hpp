@@ -25,8 +25,10 @@ namespace presence::ngx {
 
 // A connection must be up (connected, authenticated, subscribed) this soon.
 inline constexpr ngx_msec_t kRedisConnectTimeoutMs = 2000;
-// Repeated failures of a link are logged at most this often.
+// A link logs at most kRedisLogLines lines (failures, reconnects, refused
+// commands) every kRedisLogIntervalMs; the next line says how many it left out.
 inline constexpr std::int64_t kRedisLogIntervalMs = 10'000;
+inline constexpr std::size_t kRedisLogLines = 4;
 // Redis error texts quoted in a log line are cut to this length.
 inline constexpr std::size_t kMaxLoggedRedisError = 160;
 
@@ -109,6 +111,9 @@ class RedisLink {
   void lost() noexcept;
   void schedule_reconnect() noexcept;
   void log_failure(const std::string& why, std::int64_t delay_ms) noexcept;
+  // True when a line may be logged now; counts the ones that may not.
+  bool may_log() noexcept;
+  std::string left_out();
   bool send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept;
   void answered(std::size_t bytes) noexcept;
   void after_read() noexcept;
@@ -151,8 +156,9 @@ class RedisLink {
   std::size_t unanswered_ = 0;
   std::size_t unanswered_bytes_ = 0;
   std::int64_t last_answer_ms_ = 0;
-  std::int64_t last_log_ms_ = 0;
-  std::size_t unlogged_failures_ = 0;
+  std::int64_t log_window_ms_ = 0;
+  std::size_t log_lines_ = 0;
+  std::size_t left_out_ = 0;
 };
 
 }  // namespace presence::ngx

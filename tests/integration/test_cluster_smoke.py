@@ -100,6 +100,7 @@ def test_two_nodes_see_each_others_shoppers(nginx_factory, redis_port):
     b.proc.wait(timeout=15)
     admin_a.wait_until(lambda v: "cart-2" not in v.presences, timeout=5, what="b's departure")
     assert "leaves cluster \"smoke\" for good" in b.error_log
+    assert SECRET not in a.error_log + b.error_log
     for client in (admin_a, admin_b, other):
         client.close()
 
