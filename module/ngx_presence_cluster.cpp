@@ -127,6 +127,12 @@ class Driver final : public RedisLinkObserver {
 
   void batch_tick() noexcept {
     if (!owning()) return;
+    // Stalled past the lease (a long block of this worker): another worker
+    // took over, and one owner publishes at a time.
+    if (static_cast<std::uint32_t>(shared_.lease_pid) != self_.pid) {
+      stop_owning("another worker holds the lease now");
+      return;
+    }
     const std::int64_t now = ngx_now_ms();
     std::vector<Command> out;
     if (guarded(log_, NGX_LOG_ERR, "cluster tick", [&] { node_->tick(now, out); })) execute(out);
