@@ -250,8 +250,8 @@ class Driver final : public RedisLinkObserver {
       start_again_ms_ = now + kStartRetryMs;
       return;
     }
-    if (took_over) presence::cluster::bump(shared_.status.counters.takeovers);
     if (took_over) {
+      presence::cluster::bump(shared_.status.counters.takeovers);
       ngx_log_error(NGX_LOG_NOTICE, log_, 0,
                     "presence cluster: this worker took over the Redis link of node \"%V\" in "
                     "cluster \"%s\" from worker %ui, which exited or stalled",
