@@ -124,9 +124,12 @@ void BM_MergeOneUpdate(benchmark::State& state) {
   }
   state.counters["presences_held"] = static_cast<double>(replica.tracker->usage().metas);
 }
+// 100k and 1M show where the cost stops growing: past the caches it is memory latency.
 BENCHMARK(BM_MergeOneUpdate)
     ->Arg(10'000)
+    ->Arg(100'000)
     ->Arg(500'000)
+    ->Arg(1'000'000)
     ->Iterations(20'000)
     ->Unit(benchmark::kMicrosecond);
 
