@@ -1,9 +1,13 @@
 // Microbenchmarks of cluster replication, core only: what a node pays to
 // merge one replicated update next to 10k or 500k presences, the wire bytes
 // of a batched delta (50 ms at 30,000 updates/s) and of a full state, and the
-// merge of a 200k full state (the catch-up of a joining node).
+// merge of a 200k full state (the catch-up of a joining node), whole and in
+// the slices the module runs, and the sealed envelope around a delta.
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "bench_zone.hpp"
+#include "presence/cluster_message.hpp"
 #include "presence/delta_codec.hpp"
 #include "presence/replication.hpp"
 #include "presence/tracker.hpp"
@@ -82,6 +87,12 @@ void apply_updates(Tracker& t, std::vector<MetaHandle>& handles, std::size_t n, 
     if (r.error != presence::TrackError::none) std::abort();
     handles[shopper] = r.handle;
   }
+}
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 std::uint64_t own_clock(Replication& r) {
@@ -234,6 +245,110 @@ void BM_FullStateMerge200k(benchmark::State& state) {
   state.counters["merge_ms"] = merge_ms / runs;
 }
 BENCHMARK(BM_FullStateMerge200k)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// The same catch-up the way the cluster node applies it: slices of the module's
+// 2 ms budget, each one lock hold. Slice times are whole calls (lock taken, held
+// and given back), wall clock (what other workers wait behind, preemption on a
+// busy machine included) and this thread's CPU (the work of one hold).
+void BM_FullStateSlicedMerge200k(benchmark::State& state) {
+  constexpr std::size_t kPresences = 200'000;
+  constexpr std::int64_t kSliceBudgetNs = 2'000'000;
+  Zone origin(zone_bytes_for(kPresences), "store-a");
+  fill(*origin.tracker, kPresences);
+  const std::string wire =
+      presence::encode_delta(Replication(*origin.tracker).extract_full_state());
+  std::vector<double> slice_ms;
+  double max_slice_cpu_ms = 0;
+  double slices = 0;
+  for (auto _ : state) {
+    auto replica = std::make_unique<Zone>(zone_bytes_for(kPresences), "store-b");
+    Replication crdt(*replica->tracker);
+    const auto start = std::chrono::steady_clock::now();
+    auto decoded = presence::decode_delta(wire);
+    if (!decoded) {
+      state.SkipWithError("decode failed");
+      break;
+    }
+    presence::MergeJob job(std::move(*decoded));
+    MergeStatus status = MergeStatus::ok;
+    while (!job.done() && status == MergeStatus::ok) {
+      const double cpu_start = thread_cpu_ms();
+      const auto slice_start = std::chrono::steady_clock::now();
+      status = crdt.merge_slice(job, kSliceBudgetNs);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - slice_start)
+              .count();
+      slice_ms.push_back(ms);
+      max_slice_cpu_ms = std::max(max_slice_cpu_ms, thread_cpu_ms() - cpu_start);
+    }
+    if (status != MergeStatus::ok || replica->tracker->usage().metas != kPresences) {
+      state.SkipWithError("sliced merge failed");
+      break;
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    slices = static_cast<double>(job.slices());
+  }
+  std::sort(slice_ms.begin(), slice_ms.end());
+  state.counters["slices"] = slices;
+  if (!slice_ms.empty()) {
+    state.counters["slice_p50_ms"] = slice_ms[slice_ms.size() / 2];
+    state.counters["slice_p99_ms"] = slice_ms[slice_ms.size() * 99 / 100];
+    state.counters["max_slice_ms"] = slice_ms.back();
+  }
+  state.counters["max_slice_cpu_ms"] = max_slice_cpu_ms;
+}
+BENCHMARK(BM_FullStateSlicedMerge200k)
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// The sealed envelope around the 50 ms batch: kind, sender, seq, send time and
+// the MAC, once per published message.
+void BM_SealBatchedDelta(benchmark::State& state) {
+  Batch& b = batch();
+  const auto key = presence::cluster::derive_key(std::string(48, 'k'));
+  if (!key) {
+    state.SkipWithError("derive_key failed");
+    return;
+  }
+  presence::cluster::Envelope e{presence::cluster::Kind::delta,
+                                presence::ReplicaName{"store-a", 1764547200123},
+                                (std::uint64_t{1764547200123} << 16) + 1,
+                                kNowMs,
+                                "",
+                                b.wire};
+  std::size_t sealed = 0;
+  for (auto _ : state) {
+    const std::string bytes = presence::cluster::seal(e, *key);
+    sealed = bytes.size();
+    benchmark::DoNotOptimize(bytes.data());
+  }
+  state.counters["payload_bytes"] = static_cast<double>(b.wire.size());
+  state.counters["envelope_bytes"] = static_cast<double>(sealed - b.wire.size());
+  state.counters["sealed_bytes_per_update"] =
+      static_cast<double>(sealed) / static_cast<double>(b.delta.joins.size());
+}
+BENCHMARK(BM_SealBatchedDelta)->Unit(benchmark::kMicrosecond);
+
+void BM_OpenBatchedDelta(benchmark::State& state) {
+  Batch& b = batch();
+  const auto key = presence::cluster::derive_key(std::string(48, 'k'));
+  const std::string sealed = presence::cluster::seal(
+      presence::cluster::Envelope{presence::cluster::Kind::delta,
+                                  presence::ReplicaName{"store-a", 1764547200123}, 1, kNowMs, "",
+                                  b.wire},
+      *key);
+  for (auto _ : state) {
+    auto opened = presence::cluster::open(sealed, *key);
+    if (!opened) {
+      state.SkipWithError("open failed");
+      break;
+    }
+    benchmark::DoNotOptimize(opened->payload.data());
+  }
+}
+BENCHMARK(BM_OpenBatchedDelta)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
