@@ -343,9 +343,20 @@ class Cluster:
                 "clients": int(clients["connected_clients"]),
                 "max_output_buffer": int(clients.get("client_recent_max_output_buffer", 0)),
             }
+            # Subscribers falling behind: Redis's output buffer for them, and what waits
+            # unread in the nginx side's socket.
+            omem = [int(m) for m in re.findall(r" sub=[1-9]\d* .*?omem=(\d+)", self.redis.call("CLIENT", "LIST"))]
+            s["redis"]["subscriber_omem_max"] = max(omem, default=0)
+            s["redis"]["nginx_unread_max"] = self.unread_by_nginx()
         except (OSError, RuntimeError, KeyError, ValueError) as e:
             s["redis_error"] = str(e)
         self.samples.append(s)
+
+    def unread_by_nginx(self):
+        r = subprocess.run(["ss", "-tnH", "state", "established", "dst", f"127.0.0.1:{self.redis_port}"],
+                           capture_output=True, text=True)
+        queues = [int(line.split()[0]) for line in r.stdout.splitlines() if line.split()]
+        return max(queues, default=0)
 
     def sim_command(self, urls, shoppers, extra, admin_node=None):
         keys = os.path.join(self.out, "keys")
@@ -434,6 +445,8 @@ class Cluster:
                 "net_output_bytes": redis[-1]["net_output_bytes"] - redis[0]["net_output_bytes"],
                 "ops_per_sec_max": max(r["ops_per_sec"] for r in redis),
                 "max_output_buffer": max(r["max_output_buffer"] for r in redis),
+                "subscriber_omem_max": max(r.get("subscriber_omem_max", 0) for r in redis),
+                "nginx_unread_max": max(r.get("nginx_unread_max", 0) for r in redis),
                 "span_s": round(span, 3),
             }
             out["nginx_cpu_s"] = {
