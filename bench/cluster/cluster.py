@@ -449,8 +449,10 @@ class Cluster:
                 "nginx_unread_max": max(r.get("nginx_unread_max", 0) for r in redis),
                 "span_s": round(span, 3),
             }
+            # The largest reading: a node killed or started during the run reads 0 while down.
             out["nginx_cpu_s"] = {
-                n.name: round(self.samples[-1]["nginx_cpu_s"][n.name] - self.samples[0]["nginx_cpu_s"][n.name], 3)
+                n.name: round(max(s["nginx_cpu_s"][n.name] for s in self.samples)
+                              - self.samples[0]["nginx_cpu_s"][n.name], 3)
                 for n in self.nodes}
         loads = [s["load"][0] for s in self.samples]
         if loads:
@@ -642,6 +644,11 @@ def main():
             pass
         c.stop()
     report["machine"]["load_after"] = load_average()
+    sim_report = os.path.join(c.out, "sim-report.json")
+    if os.path.exists(sim_report):
+        with open(sim_report) as f:
+            # joined_at_drain: the shoppers still joined at the end, to compare with the nodes' counts.
+            report["sim_connections"] = json.load(f).get("connections")
     report["during"] = c.summary()
     with open(os.path.join(c.out, "samples.json"), "w") as f:
         json.dump(c.samples, f)
