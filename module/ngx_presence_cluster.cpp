@@ -48,6 +48,8 @@ constexpr std::size_t kMaxCommandBuffered =
 // Commands sent and not yet answered: room for the largest transfer.
 constexpr std::size_t kMaxUnansweredBytes =
     presence::cluster::kMaxAssembledBytes + 2 * presence::cluster::kMaxInlineMessageBytes;
+// A worker that failed to start the node (logged) tries again after this long.
+constexpr std::int64_t kStartRetryMs = 5000;
 // The master's announcement at a stop: connect, AUTH and PUBLISH each wait this long at most.
 constexpr int kMasterPublishTimeoutMs = 200;
 
@@ -114,6 +116,10 @@ class Driver final : public RedisLinkObserver {
       return;
     }
     const std::int64_t now = ngx_now_ms();
+    if (!owning() && now < start_again_ms_) {
+      ngx_add_timer(&g_lease_timer, static_cast<ngx_msec_t>(presence::cluster::kLeaseRenewMs));
+      return;
+    }
     const presence::cluster::LeaseAction action = lease_step(now);
     using presence::cluster::LeaseAction;
     if (owning() && action != LeaseAction::renew) {
@@ -127,6 +133,12 @@ class Driver final : public RedisLinkObserver {
 
   void batch_tick() noexcept {
     if (!owning()) return;
+    // Stalled past the lease (a long block of this worker): another worker
+    // took over, and one owner publishes at a time.
+    if (static_cast<std::uint32_t>(shared_.lease_pid) != self_.pid) {
+      stop_owning("another worker holds the lease now");
+      return;
+    }
     const std::int64_t now = ngx_now_ms();
     std::vector<Command> out;
     if (guarded(log_, NGX_LOG_ERR, "cluster tick", [&] { node_->tick(now, out); })) execute(out);
@@ -232,12 +244,14 @@ class Driver final : public RedisLinkObserver {
                                       kMaxSubscriberBuffered, 0, *this, &shared_.status, log_);
     });
     if (!started) {
+      // Logged by guarded(); another worker may fare better, this one waits.
       stop_owning(nullptr);
       release_lease();
+      start_again_ms_ = now + kStartRetryMs;
       return;
     }
-    if (took_over) presence::cluster::bump(shared_.status.counters.takeovers);
     if (took_over) {
+      presence::cluster::bump(shared_.status.counters.takeovers);
       ngx_log_error(NGX_LOG_NOTICE, log_, 0,
                     "presence cluster: this worker took over the Redis link of node \"%V\" in "
                     "cluster \"%s\" from worker %ui, which exited or stalled",
@@ -295,25 +309,27 @@ class Driver final : public RedisLinkObserver {
   }
 
   // Carries out the node's commands in order. A command the link cannot take
-  // is dropped: the protocol recovers (a peer missing a delta asks for it).
+  // (down, or over its bound) is dropped and counted as a Redis error: the
+  // protocol recovers (a peer missing a delta asks for it).
   void execute(std::vector<Command>& commands) noexcept {
-    std::vector<std::uint64_t> failed_fetches;
+    std::uint64_t refused = 0;
     for (Command& command : commands) {
       switch (command.op) {
         case Command::Op::publish:
-          command_->publish(command.target, command.bytes);
+          if (!command_->publish(command.target, command.bytes)) ++refused;
           break;
         case Command::Op::set_chunk:
-          command_->set_expiring(command.target, command.bytes, command.ttl_ms);
+          if (!command_->set_expiring(command.target, command.bytes, command.ttl_ms)) ++refused;
           break;
         case Command::Op::get_chunks:
-          if (!fetch(command)) failed_fetches.push_back(command.fetch_id);
+          // Nothing awaited (no key could be asked for): the node hears so now.
+          if (!fetch(command)) finish_fetch(command.fetch_id);
           break;
       }
     }
+    if (refused != 0) presence::cluster::bump(shared_.status.counters.redis_errors, refused);
     commands.clear();
     shared_.cursor = static_cast<ngx_atomic_uint_t>(node_->cursor());
-    for (std::uint64_t id : failed_fetches) finish_fetch(id);
     if (node_->merging() && !g_merge_event.posted) {
       // After the events already ready: sockets are served between slices.
       ngx_post_event(&g_merge_event, &ngx_posted_next_events);
@@ -331,9 +347,11 @@ class Driver final : public RedisLinkObserver {
     });
     if (fetch == nullptr) return false;
     for (std::size_t i = 0; i < command.keys.size(); i++) {
-      const bool sent = command_->get(
-          command.keys[i],
-          [this, id, i](std::optional<std::string_view> value) { chunk_arrived(id, i, value); });
+      const bool sent = guarded(log_, NGX_LOG_ERR, "cluster fetch", false, [&] {
+        return command_->get(command.keys[i], [this, id, i](std::optional<std::string_view> value) {
+          chunk_arrived(id, i, value);
+        });
+      });
       if (!sent) {
         // The keys not asked for stay missing; those asked for still answer.
         fetch->remaining -= command.keys.size() - i;
@@ -389,6 +407,7 @@ class Driver final : public RedisLinkObserver {
   RedisEndpoint endpoint_;
   presence::ProcessIdentity self_;
   std::uint64_t taken_from_ = 0;
+  std::int64_t start_again_ms_ = 0;
   std::unique_ptr<presence::cluster::Node> node_;
   std::unique_ptr<RedisLink> command_;
   std::unique_ptr<RedisLink> subscriber_;

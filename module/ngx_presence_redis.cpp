@@ -31,6 +31,9 @@ RedisLink* link_of(void* privdata) {
   return static_cast<RedisLink*>(privdata);
 }
 
+// SET key value PX ttl is the longest command sent.
+constexpr std::size_t kMaxCommandArgs = 5;
+
 double random_unit() {
   return static_cast<double>(ngx_random() % 1'000'000) / 1'000'000.0;
 }
@@ -98,7 +101,7 @@ void RedisLink::connect() noexcept {
                               ? redisAsyncConnectUnix(address.path.c_str())
                               : redisAsyncConnect(address.host.c_str(), address.port);
   if (ac == nullptr) {
-    why_ = "out of memory";
+    guarded(log_, NGX_LOG_ERR, "redis link", [&] { why_ = "out of memory"; });
     lost();
     return;
   }
@@ -111,7 +114,8 @@ void RedisLink::connect() noexcept {
   ngx_connection_t* c = ngx_get_connection(ac->c.fd, log_);
   if (c == nullptr) {
     redisAsyncFree(ac);
-    why_ = "no free connection (worker_connections)";
+    guarded(log_, NGX_LOG_ERR, "redis link",
+            [&] { why_ = "no free connection (worker_connections)"; });
     lost();
     return;
   }
@@ -184,15 +188,19 @@ void RedisLink::became_ready() noexcept {
   state_ = State::ready;
   ready_since_ms_ = ngx_now_ms();
   last_answer_ms_ = ready_since_ms_;
-  backoff_.reset();
+  // Redis answered (AUTH, SUBSCRIBE): the next failure waits the least again.
+  // A command link without AUTH has not heard Redis yet: its first reply resets.
+  if (role_ == Role::subscriber || endpoint_.auth != nullptr) backoff_.reset();
   if (connect_timer_.ev.timer_set) ngx_del_timer(&connect_timer_.ev);
   if (status_ != nullptr) presence::cluster::bump(status_->counters.redis_connects);
-  guarded(log_, NGX_LOG_ERR, "redis link", [&] {
-    const std::string address = presence::cluster::describe(endpoint_.address);
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "presence cluster: redis %s link to %s is up",
-                  role_name(), address.c_str());
-  });
-  last_log_ms_ = 0;
+  if (up_log_.take()) {
+    guarded(log_, NGX_LOG_ERR, "redis link", [&] {
+      const std::string address = presence::cluster::describe(endpoint_.address);
+      const std::string more = up_log_.note();
+      ngx_log_error(NGX_LOG_NOTICE, log_, 0, "presence cluster: redis %s link to %s is up%s",
+                    role_name(), address.c_str(), more.c_str());
+    });
+  }
   observer_.link_up(*this);
 }
 
@@ -227,24 +235,35 @@ void RedisLink::lost() noexcept {
 }
 
 void RedisLink::log_failure(const std::string& why, std::int64_t delay_ms) noexcept {
-  const std::int64_t now = ngx_now_ms();
-  if (last_log_ms_ != 0 && now - last_log_ms_ < kRedisLogIntervalMs) {
-    ++unlogged_failures_;
-    return;
-  }
+  if (!failure_log_.take()) return;
   guarded(log_, NGX_LOG_ERR, "redis link", [&] {
     const std::string address = presence::cluster::describe(endpoint_.address);
-    const std::string unlogged =
-        unlogged_failures_ == 0
-            ? std::string()
-            : " (" + std::to_string(unlogged_failures_) + " failures since the last line)";
+    const std::string more = failure_log_.note();
     ngx_log_error(NGX_LOG_ERR, log_, 0,
                   "presence cluster: redis %s link to %s: %s; reconnecting in %L ms%s", role_name(),
-                  address.c_str(), why.c_str(), static_cast<std::int64_t>(delay_ms),
-                  unlogged.c_str());
+                  address.c_str(), why.c_str(), static_cast<std::int64_t>(delay_ms), more.c_str());
   });
-  last_log_ms_ = now;
-  unlogged_failures_ = 0;
+}
+
+bool RedisLink::LogBudget::take() noexcept {
+  const std::int64_t now = ngx_now_ms();
+  if (lines == 0 || now - window_ms >= kRedisLogIntervalMs) {
+    window_ms = now;
+    lines = 0;
+  }
+  if (lines < kRedisLogLines) {
+    ++lines;
+    return true;
+  }
+  ++left_out;
+  return false;
+}
+
+std::string RedisLink::LogBudget::note() {
+  if (left_out == 0) return {};
+  std::string text = " (" + std::to_string(left_out) + " like it left out before)";
+  left_out = 0;
+  return text;
 }
 
 std::string RedisLink::scrub(std::string_view redis_error) const {
@@ -263,21 +282,19 @@ std::string RedisLink::scrub(std::string_view redis_error) const {
   return text;
 }
 
-bool RedisLink::send(const std::vector<std::string_view>& argv, Pending* pending) noexcept {
+bool RedisLink::send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept {
   if (state_ != State::ready || ac_ == nullptr || role_ != Role::command) return false;
   if (unanswered_bytes_ + pending->bytes > max_unanswered_) return false;
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-  const bool built = guarded(log_, NGX_LOG_ERR, "redis command", [&] {
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (std::string_view arg : argv) {
-      ptrs.push_back(arg.data());
-      lens.push_back(arg.size());
-    }
-  });
-  if (!built) return false;
-  if (redisAsyncCommandArgv(ac_, on_reply, pending, static_cast<int>(ptrs.size()), ptrs.data(),
+  std::array<const char*, kMaxCommandArgs> ptrs{};
+  std::array<std::size_t, kMaxCommandArgs> lens{};
+  std::size_t argc = 0;
+  for (std::string_view arg : argv) {
+    if (argc == kMaxCommandArgs) return false;
+    ptrs[argc] = arg.data();
+    lens[argc] = arg.size();
+    ++argc;
+  }
+  if (redisAsyncCommandArgv(ac_, on_reply, pending, static_cast<int>(argc), ptrs.data(),
                             lens.data()) != REDIS_OK) {
     return false;
   }
@@ -500,16 +517,17 @@ void RedisLink::on_reply(redisAsyncContext*, void* r, void* privdata) noexcept {
   RedisLink* link = pending->link;
   const auto* reply = static_cast<const redisReply*>(r);
   link->answered(pending->bytes);
+  // null: the connection is going, every pending reply completes so.
+  if (reply != nullptr) link->backoff_.reset();
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
     if (link->status_ != nullptr) presence::cluster::bump(link->status_->counters.redis_errors);
-    const std::int64_t now = ngx_now_ms();
-    if (link->last_log_ms_ == 0 || now - link->last_log_ms_ >= kRedisLogIntervalMs) {
+    if (link->failure_log_.take()) {
       guarded(link->log_, NGX_LOG_ERR, "redis link", [&] {
         const std::string why = link->scrub({reply->str, reply->len});
-        ngx_log_error(NGX_LOG_ERR, link->log_, 0, "presence cluster: redis refused %s: %s",
-                      pending->command, why.c_str());
+        const std::string more = link->failure_log_.note();
+        ngx_log_error(NGX_LOG_ERR, link->log_, 0, "presence cluster: redis refused %s: %s%s",
+                      pending->command, why.c_str(), more.c_str());
       });
-      link->last_log_ms_ = now;
     }
   }
   if (pending->done) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +25,11 @@ namespace presence::ngx {
 
 // A connection must be up (connected, authenticated, subscribed) this soon.
 inline constexpr ngx_msec_t kRedisConnectTimeoutMs = 2000;
-// Repeated failures of a link are logged at most this often.
+// A link logs at most kRedisLogLines failures (and refused commands), and as
+// many reconnects, every kRedisLogIntervalMs; the next line of the kind says
+// how many were left out.
 inline constexpr std::int64_t kRedisLogIntervalMs = 10'000;
+inline constexpr std::size_t kRedisLogLines = 4;
 // Redis error texts quoted in a log line are cut to this length.
 inline constexpr std::size_t kMaxLoggedRedisError = 160;
 
@@ -108,7 +112,17 @@ class RedisLink {
   void lost() noexcept;
   void schedule_reconnect() noexcept;
   void log_failure(const std::string& why, std::int64_t delay_ms) noexcept;
-  bool send(const std::vector<std::string_view>& argv, Pending* pending) noexcept;
+  // Lines of one kind logged in the current window, and those left out.
+  struct LogBudget {
+    std::int64_t window_ms = 0;
+    std::size_t lines = 0;
+    std::size_t left_out = 0;
+    // True when a line may be logged now; counts the ones that may not.
+    bool take() noexcept;
+    // " (N ... left out before)" once, after lines were left out.
+    std::string note();
+  };
+  bool send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept;
   void answered(std::size_t bytes) noexcept;
   void after_read() noexcept;
   std::string scrub(std::string_view redis_error) const;
@@ -150,8 +164,8 @@ class RedisLink {
   std::size_t unanswered_ = 0;
   std::size_t unanswered_bytes_ = 0;
   std::int64_t last_answer_ms_ = 0;
-  std::int64_t last_log_ms_ = 0;
-  std::size_t unlogged_failures_ = 0;
+  LogBudget failure_log_;
+  LogBudget up_log_;
 };
 
 }  // namespace presence::ngx
