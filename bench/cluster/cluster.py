@@ -312,6 +312,8 @@ class Cluster:
         if not wait_port(self.redis_port, time.monotonic() + 10):
             raise RuntimeError("redis-server did not listen")
         self.redis = Redis(self.redis_port)
+        with open(os.path.join(self.out, "redis.port"), "w") as f:
+            f.write(f"{self.redis_port}\n")  # for tools watching the bus during a run
 
     def start(self, nodes=None):
         if self.redis_proc is None:
