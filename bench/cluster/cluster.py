@@ -67,6 +67,7 @@ class Redis:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.buf = b""
+        self.raw = False  # bulk replies as bytes (a subscriber's binary messages)
 
     def close(self):
         self.sock.close()
@@ -89,6 +90,9 @@ class Redis:
         data, self.buf = self.buf[:n], self.buf[n + 2:]
         return data
 
+    def reply(self):
+        return self._reply()
+
     def _reply(self):
         line = self._line()
         kind, rest = line[:1], line[1:]
@@ -100,7 +104,10 @@ class Redis:
             return int(rest)
         if kind == b"$":
             n = int(rest)
-            return None if n < 0 else self._exact(n).decode(errors="replace")
+            if n < 0:
+                return None
+            data = self._exact(n)
+            return data if self.raw else data.decode(errors="replace")
         if kind == b"*":
             n = int(rest)
             return None if n < 0 else [self._reply() for _ in range(n)]
