@@ -64,7 +64,7 @@ inline CartMeta typical_meta(std::size_t i) {
 }
 
 inline std::string typical_key(std::size_t i) {
-  char key[37];
+  char key[48];  // 36 bytes below 10^12 shoppers; room for any size_t
   std::snprintf(key, sizeof key, "8c1f2a4e-0b6d-4f7a-9e3c-%012zu", i);
   return key;
 }

@@ -23,7 +23,8 @@ Simulates shoppers of a sneaker launch against the presence shopper endpoint and
 progress line every second (stderr) and a JSON report at the end (stdout or --report).
 
 target and tokens
-  --url URL              shopper endpoint (loopback only)
+  --url URL              shopper endpoint (loopback only); repeat it (at most 16) to spread
+                         shoppers over several nodes, round robin; the probe joins the first
   --key FILE             key that signs shopper tokens; --alg hs256|eddsa (hs256); --kid KID
   --source-ips RANGE     source addresses, e.g. 127.0.0.2-127.0.0.9 (127.0.0.1)
 load (bounded)
@@ -124,7 +125,9 @@ struct Parser {
     if (name == "--url") {
       UrlResult r = parse_url(v, "ws");
       if (!r.url) return fail("--url: " + r.error);
-      opt.url = std::move(*r.url);
+      if (opt.urls.size() == kMaxUrls) return fail("--url: more than 16 endpoints");
+      opt.urls.push_back(std::move(*r.url));
+      opt.url = opt.urls.front();
       return true;
     }
     if (name == "--admin-url") return (admin_url_text = v, true);

@@ -27,6 +27,8 @@ inline constexpr double kMaxAwayS = 3600;
 inline constexpr double kMinProbeIntervalS = 0.01;
 inline constexpr double kMaxProbeIntervalS = 60;
 inline constexpr std::size_t kMaxPendingPerProcess = 20'000;
+// Shopper endpoints one run may spread its shoppers over (--url repeated: cluster nodes).
+inline constexpr std::size_t kMaxUrls = 16;
 // Without --update-rate each shopper updates about once per this many seconds.
 inline constexpr double kDefaultThinkTimeS = 20;
 
@@ -37,7 +39,8 @@ struct KeySpec {
 };
 
 struct Options {
-  Url url;
+  Url url;                       // the first shopper endpoint: the probe shopper's node
+  std::vector<Url> urls;         // every shopper endpoint; shopper i joins urls[i % size]
   std::optional<Url> admin_url;  // derived from url when admin_key is given
   std::optional<Url> metrics_url;
   std::vector<in_addr> source_addresses;

@@ -40,8 +40,11 @@ nlohmann::json build_report(const Options& options, const RunPlan& plan, const W
                             ? ns_to_seconds(m.ramp_done_ns - m.first_attempt_ns)
                             : 0.0;
   const double sim_cpu = m.cpu_user_s + m.cpu_system_s + seen.sim_parent_cpu_s;
+  nlohmann::json urls = nlohmann::json::array();
+  for (const Url& u : options.urls) urls.push_back("ws://" + u.host + u.path);
   return {{"config",
            {{"url", "ws://" + options.url.host + options.url.path},
+            {"urls", urls},
             {"shoppers", options.shoppers},
             {"processes", options.processes},
             {"source_ips", sources},

@@ -49,7 +49,9 @@ ShopperFleet::ShopperFleet(const Options& options, const WorkerSlice& slice,
     Shopper s;
     s.sub = "cart-" + run_id + "-" + std::to_string(global);
     const std::optional<std::string> token = minter.mint(s.sub, "shopper", exp);
-    s.target = options.url.path + (options.url.path.find('?') == std::string::npos ? "?" : "&") +
+    s.node = static_cast<std::uint8_t>(global % options.urls.size());
+    const Url& url = options.urls[s.node];
+    s.target = url.path + (url.path.find('?') == std::string::npos ? "?" : "&") +
                "vsn=2.0.0&token=" + token.value_or("");
     s.first_tab = static_cast<std::uint32_t>(tabs_.size());
     s.tabs = static_cast<std::uint8_t>(model.tabs_of(global));
@@ -99,7 +101,8 @@ void ShopperFleet::start_tab(std::uint32_t id, std::int64_t now) {
   tab.deadline_ns = now + seconds_to_ns(options_.timeout_s);
   tab.next_ref = 1;
   tab.was_joined = false;
-  const std::string error = tab.conn.start(epoll_fd_, id, source, options_.url, shopper.target);
+  const std::string error =
+      tab.conn.start(epoll_fd_, id, source, options_.urls[shopper.node], shopper.target);
   if (!error.empty()) {
     fail(tab, error);
     return;

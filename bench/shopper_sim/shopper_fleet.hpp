@@ -90,7 +90,8 @@ class ShopperFleet : public ConnectionEvents {
 
   struct Shopper {
     std::string sub;
-    std::string target;  // request path with vsn and token
+    std::string target;     // request path with vsn and token
+    std::uint8_t node = 0;  // index of its endpoint in options.urls
     Cart cart;
     std::uint32_t first_tab = 0;
     std::uint8_t tabs = 1;

@@ -113,6 +113,64 @@ TEST(DeltaCodec, EveryFieldOnePastItsBoundIsRefused) {
   EXPECT_EQ(decode_context(encode_context(c)).code(), Errc::too_large);
 }
 
+TEST(DeltaCodec, RepeatedStringsAreWrittenOnceAndClocksAsDifferences) {
+  Delta d;
+  d.origin = ReplicaName{"store-a", 1764277500};
+  d.from = 1'000'000;
+  d.to = 1'000'100;
+  const CartMeta meta{"/products/air-max-90", {{"air-max-90", "10.5", 2}}};
+  d.joins.push_back(DeltaJoin{"admin:cart_tracker", "cart-1", 1'000'001, 999'000, 500, meta,
+                              1764277500000, 1764277500123});
+  const std::size_t one = encode_delta(d).size();
+  std::size_t expected = 1;  // the second join's time is 77 ms on: two bytes
+  for (std::uint64_t i = 2; i <= 100; ++i) {
+    d.joins.push_back(DeltaJoin{"admin:cart_tracker", "cart-" + std::to_string(i), 1'000'000 + i, 0,
+                                1'000'000 + i, meta, 1764277500200, 1764277500200});
+    // Topic, page, product and size indexes (4), the key with its length, flags, one-byte
+    // clock and time differences, the item count and qty (5).
+    expected += 4 + 1 + d.joins.back().key.size() + 5;
+  }
+  const std::string bytes = encode_delta(d);
+  EXPECT_EQ(bytes.size() - one, expected);
+  const Result<Delta> back = decode_delta(bytes);
+  ASSERT_TRUE(back) << back.reason();
+  EXPECT_EQ(*back, d);
+}
+
+TEST(DeltaCodec, ExtremeClocksAndTimesRoundTrip) {
+  Delta d;
+  d.origin = ReplicaName{"b", 0};
+  d.to = UINT64_MAX;
+  d.joins.push_back(DeltaJoin{"t", "k", UINT64_MAX, 1, 0, CartMeta{}, INT64_MIN, INT64_MAX});
+  d.joins.push_back(DeltaJoin{"t", "k", 1, UINT64_MAX, UINT64_MAX, CartMeta{}, INT64_MAX, 0});
+  d.joins.push_back(DeltaJoin{"t", "k", 0, 0, 0, CartMeta{}, -1, INT64_MIN});
+  d.leaves.push_back(DeltaLeave{UINT64_MAX, 0});
+  d.leaves.push_back(DeltaLeave{0, UINT64_MAX});
+  const Result<Delta> back = decode_delta(encode_delta(d));
+  ASSERT_TRUE(back) << back.reason();
+  EXPECT_EQ(*back, d);
+}
+
+TEST(DeltaCodec, TableIndexesAndJoinFlagsAreChecked) {
+  Delta d;
+  d.origin = ReplicaName{"a", 1};
+  d.to = 1;
+  d.joins.push_back(DeltaJoin{"t", "k", 1, 0, 1, CartMeta{"p", {}}, 5, 5});
+  const std::string bytes = encode_delta(d);
+  // Header, origin (3), from, to, table: 2 strings "t" and "p" (5), join count.
+  const std::size_t join_at = 4 + 3 + 2 + 5 + 1;
+  ASSERT_EQ(bytes.substr(join_at, 4), std::string("\x00\x01k\x00", 4));
+  std::string bad = bytes;
+  bad[join_at] = 2;  // a topic past the table's two strings
+  EXPECT_EQ(decode_delta(bad).reason(), "topic not in the table");
+  bad = bytes;
+  bad[join_at + 3] = 8;  // a flag no version 2 writer sets
+  EXPECT_EQ(decode_delta(bad).reason(), "unknown join flags");
+  bad = bytes;
+  bad[join_at - 6] = 3;  // a table of three strings where two are written
+  EXPECT_FALSE(decode_delta(bad));
+}
+
 TEST(DeltaCodec, HugeCountsAreRefusedBeforeAnyReservation) {
   // A join count of 2^62 in a few bytes must not allocate.
   std::string bytes = encode_delta(Delta{ReplicaName{"a", 1}, false, 0, 0, {}, {}});
@@ -120,10 +178,11 @@ TEST(DeltaCodec, HugeCountsAreRefusedBeforeAnyReservation) {
   bytes += std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x3f", 9);
   bytes += '\0';
   EXPECT_EQ(decode_delta(bytes).code(), Errc::too_large);
-  const std::string overflow = std::string(
-                                   "PD\x01\x01\x01"
+  const std::string overflow = std::string("PD") + static_cast<char>(kDeltaCodecVersion) +
+                               std::string(
+                                   "\x01\x01"
                                    "a",
-                                   6) +
+                                   3) +
                                std::string(9, '\xff') + '\x02';
   EXPECT_EQ(decode_delta(overflow).reason(), "varint overflow");
 }

@@ -28,6 +28,25 @@ TEST(Options, DefaultsAreBoundedAndLoopback) {
   EXPECT_FALSE(r.options->admin_key);
 }
 
+TEST(Options, RepeatedUrlsSpreadShoppersAndTheFirstIsTheProbes) {
+  const OptionsResult one = parse({});
+  ASSERT_TRUE(one.options) << one.error;
+  EXPECT_EQ(one.options->urls.size(), 1u);
+  std::vector<std::string> args;
+  for (int port = 8081; port < 8081 + static_cast<int>(kMaxUrls) - 1; ++port) {
+    args.push_back("--url");
+    args.push_back("ws://127.0.0.1:" + std::to_string(port) + "/socket/websocket");
+  }
+  const OptionsResult many = parse(args);
+  ASSERT_TRUE(many.options) << many.error;
+  ASSERT_EQ(many.options->urls.size(), kMaxUrls);
+  EXPECT_EQ(many.options->url.port, 8080);
+  EXPECT_EQ(many.options->urls.back().port, 8080 + kMaxUrls - 1);
+  args.push_back("--url");
+  args.push_back("ws://127.0.0.1:9999/socket/websocket");
+  EXPECT_EQ(parse(args).error, "--url: more than 16 endpoints");
+}
+
 TEST(Options, EveryBoundAcceptsItsLimitAndRefusesOnePast) {
   struct Case {
     std::string name, at_limit, past_limit;

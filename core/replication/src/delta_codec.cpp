@@ -1,6 +1,9 @@
 #include "presence/delta_codec.hpp"
 
+#include <algorithm>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "presence/tracker_types.hpp"
 
@@ -14,8 +17,27 @@ enum class Kind : std::uint8_t { delta = 1, full_state = 2, context = 3 };
 constexpr std::size_t kMaxVarintBytes = 10;
 // The least bytes a join and a leave take once encoded: counts beyond what
 // the input can hold are refused before anything is reserved.
-constexpr std::size_t kMinJoinBytes = 9;
+constexpr std::size_t kMinJoinBytes = 7;
 constexpr std::size_t kMinLeaveBytes = 2;
+// A delta names each distinct topic, page, product and size once, in a table
+// its joins index: a batch of typical shoppers repeats a few dozen strings.
+constexpr std::size_t kMaxTableStringBytes =
+    std::max({kMaxTopicBytes, kMaxPageBytes, kMaxProductBytes, kMaxSizeBytes});
+// A join's flags: which of its clocks and times differ from the defaults.
+constexpr std::uint8_t kHasPrevClock = 1;       // else prev_clock is 0
+constexpr std::uint8_t kLineageNotClock = 2;    // else lineage == clock
+constexpr std::uint8_t kPageLoadedDiffers = 4;  // else page_loaded_at_ms == updated_at_ms
+constexpr std::uint8_t kKnownJoinFlags = kHasPrevClock | kLineageNotClock | kPageLoadedDiffers;
+
+// Differences of clocks and times travel zigzag-encoded, modulo 2^64, so any
+// pair of values round-trips and close values take one or two bytes.
+std::uint64_t zigzag(std::uint64_t difference) {
+  const auto v = static_cast<std::int64_t>(difference);
+  return (difference << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::uint64_t unzigzag(std::uint64_t u) {
+  return (u >> 1) ^ (0 - (u & 1));
+}
 
 class Writer {
  public:
@@ -32,9 +54,7 @@ class Writer {
     }
     out_.push_back(static_cast<char>(v));
   }
-  void signed_varint(std::int64_t v) {
-    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-  }
+  void difference(std::uint64_t value, std::uint64_t base) { varint(zigzag(value - base)); }
   void str(std::string_view s) {
     varint(s.size());
     out_.append(s);
@@ -94,10 +114,19 @@ class Reader {
     }
     return fail(Errc::malformed, "varint too long");
   }
-  bool signed_varint(std::int64_t* v) {
+  // The value written by Writer::difference against `base`.
+  bool difference(std::uint64_t* v, std::uint64_t base) {
     std::uint64_t u = 0;
     if (!varint(&u)) return false;
-    *v = static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
+    *v = base + unzigzag(u);
+    return true;
+  }
+  bool view(std::string_view* s, std::size_t max, const char* what) {
+    std::uint64_t n = 0;
+    if (!bounded(&n, max, what)) return false;
+    if (n > left()) return fail(Errc::malformed, std::string(what) + " cut short");
+    *s = in_.substr(at_, n);
+    at_ += n;
     return true;
   }
   bool bounded(std::uint64_t* v, std::uint64_t max, const char* what) {
@@ -130,23 +159,115 @@ class Reader {
   Status status_;
 };
 
-bool read_join(Reader& r, DeltaJoin& j) {
+// The strings a delta's joins share, in order of first use.
+class StringTable {
+ public:
+  std::uint64_t index(std::string_view s) {
+    const auto [it, added] = index_.try_emplace(s, strings_.size());
+    if (added) strings_.push_back(s);
+    return it->second;
+  }
+  const std::vector<std::string_view>& strings() const { return strings_; }
+
+ private:
+  std::unordered_map<std::string_view, std::uint64_t> index_;
+  std::vector<std::string_view> strings_;
+};
+
+StringTable table_of(const Delta& d) {
+  StringTable t;
+  for (const DeltaJoin& j : d.joins) {
+    t.index(j.topic);
+    t.index(j.meta.page);
+    for (const CartItem& item : j.meta.items) {
+      t.index(item.product);
+      t.index(item.size);
+    }
+  }
+  return t;
+}
+
+// What a join carries over from the one before it (clocks and times go as differences).
+struct JoinBase {
+  std::uint64_t clock = 0;
+  std::uint64_t updated_at_ms = 0;
+};
+
+void write_join(Writer& w, StringTable& table, const DeltaJoin& j, JoinBase& base) {
+  const auto updated = static_cast<std::uint64_t>(j.updated_at_ms);
+  const auto page_loaded = static_cast<std::uint64_t>(j.page_loaded_at_ms);
+  std::uint8_t flags = 0;
+  if (j.prev_clock != 0) flags |= kHasPrevClock;
+  if (j.lineage != j.clock) flags |= kLineageNotClock;
+  if (page_loaded != updated) flags |= kPageLoadedDiffers;
+  w.varint(table.index(j.topic));
+  w.str(j.key);
+  w.varint(flags);
+  w.difference(j.clock, base.clock);
+  if (flags & kHasPrevClock) w.difference(j.prev_clock, j.clock);
+  if (flags & kLineageNotClock) w.difference(j.lineage, j.clock);
+  w.difference(updated, base.updated_at_ms);
+  if (flags & kPageLoadedDiffers) w.difference(page_loaded, updated);
+  w.varint(table.index(j.meta.page));
+  w.varint(j.meta.items.size());
+  for (const CartItem& item : j.meta.items) {
+    w.varint(table.index(item.product));
+    w.varint(table.index(item.size));
+    w.varint(item.qty);
+  }
+  base = JoinBase{j.clock, updated};
+}
+
+// A table string used as a field of at most `max` bytes.
+bool read_table_string(Reader& r, const std::vector<std::string_view>& table, std::string* s,
+                       std::size_t max, const char* what) {
+  std::uint64_t i = 0;
+  if (!r.varint(&i)) return false;
+  if (i >= table.size()) return r.fail(Errc::malformed, std::string(what) + " not in the table");
+  if (table[i].size() > max) return r.fail(Errc::too_large, std::string(what) + " past its bound");
+  s->assign(table[i]);
+  return true;
+}
+
+bool read_join(Reader& r, const std::vector<std::string_view>& table, DeltaJoin& j,
+               JoinBase& base) {
+  std::uint64_t flags = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t page_loaded = 0;
   std::uint64_t items = 0;
-  if (!r.str(&j.topic, kMaxTopicBytes, "topic") || !r.str(&j.key, kMaxKeyBytes, "key") ||
-      !r.varint(&j.clock) || !r.varint(&j.prev_clock) || !r.varint(&j.lineage) ||
-      !r.signed_varint(&j.page_loaded_at_ms) || !r.signed_varint(&j.updated_at_ms) ||
-      !r.str(&j.meta.page, kMaxPageBytes, "page") || !r.bounded(&items, kMaxItems, "items")) {
+  if (!read_table_string(r, table, &j.topic, kMaxTopicBytes, "topic") ||
+      !r.str(&j.key, kMaxKeyBytes, "key") || !r.varint(&flags)) {
+    return false;
+  }
+  if ((flags & ~std::uint64_t{kKnownJoinFlags}) != 0) {
+    return r.fail(Errc::malformed, "unknown join flags");
+  }
+  if (!r.difference(&j.clock, base.clock)) return false;
+  j.lineage = j.clock;
+  if (((flags & kHasPrevClock) && !r.difference(&j.prev_clock, j.clock)) ||
+      ((flags & kLineageNotClock) && !r.difference(&j.lineage, j.clock)) ||
+      !r.difference(&updated, base.updated_at_ms)) {
+    return false;
+  }
+  page_loaded = updated;
+  if ((flags & kPageLoadedDiffers) && !r.difference(&page_loaded, updated)) return false;
+  j.updated_at_ms = static_cast<std::int64_t>(updated);
+  j.page_loaded_at_ms = static_cast<std::int64_t>(page_loaded);
+  if (!read_table_string(r, table, &j.meta.page, kMaxPageBytes, "page") ||
+      !r.bounded(&items, kMaxItems, "items")) {
     return false;
   }
   j.meta.items.resize(items);
   for (CartItem& item : j.meta.items) {
     std::uint64_t qty = 0;
-    if (!r.str(&item.product, kMaxProductBytes, "product") ||
-        !r.str(&item.size, kMaxSizeBytes, "size") || !r.bounded(&qty, kMaxQty, "qty")) {
+    if (!read_table_string(r, table, &item.product, kMaxProductBytes, "product") ||
+        !read_table_string(r, table, &item.size, kMaxSizeBytes, "size") ||
+        !r.bounded(&qty, kMaxQty, "qty")) {
       return false;
     }
     item.qty = static_cast<std::uint32_t>(qty);
   }
+  base = JoinBase{j.clock, updated};
   return true;
 }
 
@@ -158,27 +279,18 @@ std::string encode_delta(const Delta& d) {
   w.replica(d.origin);
   w.varint(d.from);
   w.varint(d.to);
+  StringTable table = table_of(d);
+  w.varint(table.strings().size());
+  for (std::string_view s : table.strings()) w.str(s);
   w.varint(d.joins.size());
-  for (const DeltaJoin& j : d.joins) {
-    w.str(j.topic);
-    w.str(j.key);
-    w.varint(j.clock);
-    w.varint(j.prev_clock);
-    w.varint(j.lineage);
-    w.signed_varint(j.page_loaded_at_ms);
-    w.signed_varint(j.updated_at_ms);
-    w.str(j.meta.page);
-    w.varint(j.meta.items.size());
-    for (const CartItem& item : j.meta.items) {
-      w.str(item.product);
-      w.str(item.size);
-      w.varint(item.qty);
-    }
-  }
+  JoinBase base;
+  for (const DeltaJoin& j : d.joins) write_join(w, table, j, base);
   w.varint(d.leaves.size());
+  std::uint64_t previous = 0;
   for (const DeltaLeave& l : d.leaves) {
-    w.varint(l.clock);
-    w.varint(l.lineage);
+    w.difference(l.clock, previous);
+    w.difference(l.lineage, l.clock);
+    previous = l.clock;
   }
   return w.take();
 }
@@ -188,21 +300,31 @@ Result<Delta> decode_delta(std::string_view bytes) {
   Delta out;
   Kind kind{};
   std::uint64_t count = 0;
+  std::vector<std::string_view> table;
   if (r.header(&kind)) {
     if (kind == Kind::context) r.fail(Errc::malformed, "a context, not a delta");
     out.full_state = kind == Kind::full_state;
   }
   if (r.ok() && r.replica(&out.origin) && r.varint(&out.from) && r.varint(&out.to) &&
-      r.bounded(&count, r.left() / kMinJoinBytes, "join count")) {
+      r.bounded(&count, r.left(), "string count")) {
+    table.resize(count);
+    for (std::string_view& s : table) {
+      if (!r.view(&s, kMaxTableStringBytes, "string")) break;
+    }
+  }
+  if (r.ok() && r.bounded(&count, r.left() / kMinJoinBytes, "join count")) {
     out.joins.resize(count);
+    JoinBase base;
     for (DeltaJoin& j : out.joins) {
-      if (!read_join(r, j)) break;
+      if (!read_join(r, table, j, base)) break;
     }
   }
   if (r.ok() && r.bounded(&count, r.left() / kMinLeaveBytes, "leave count")) {
     out.leaves.resize(count);
+    std::uint64_t previous = 0;
     for (DeltaLeave& l : out.leaves) {
-      if (!r.varint(&l.clock) || !r.varint(&l.lineage)) break;
+      if (!r.difference(&l.clock, previous) || !r.difference(&l.lineage, l.clock)) break;
+      previous = l.clock;
     }
   }
   if (r.ok() && out.full_state && (out.from != 0 || !out.leaves.empty())) {

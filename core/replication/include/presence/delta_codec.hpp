@@ -1,7 +1,9 @@
 // A compact, versioned binary encoding of deltas, full states and causal
 // contexts for the cluster transport: a 4-byte header ("PD", version, kind),
-// then LEB128 varints and length-prefixed strings. Decoding is strict: every
-// length and count is bounded, and trailing or missing bytes are errors.
+// then LEB128 varints and length-prefixed strings. A delta lists its topics,
+// pages, products and sizes once in a table its joins index, and sends clocks
+// and times as differences from the previous join's. Decoding is strict: every
+// length, count and index is bounded, and trailing or missing bytes are errors.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 namespace presence {
 
-inline constexpr std::uint8_t kDeltaCodecVersion = 1;
+inline constexpr std::uint8_t kDeltaCodecVersion = 2;
 
 std::string encode_delta(const Delta& delta);  // deltas and full states
 std::string encode_context(const CausalContext& context);
