@@ -227,6 +227,30 @@ TEST_F(ClusterMergeQueue, OnePastTheBoundIsDroppedAndAskedForAgain) {
   EXPECT_EQ(queue_behind(cluster::kMaxQueuedPerOrigin), 1u);
 }
 
+TEST_F(ClusterTransfer, ANewGenerationCancelsTheOldOnesQueuedMerges) {
+  settings.inline_max_bytes = cluster::kMaxInlineMessageBytes;
+  replicas.push_back(std::make_unique<ClusterReplica>("store-a", 1, kBigRegion, 1024));
+  ClusterReplica& old_a = *replicas.back();
+  old_a.start(settings, now);
+  bus.join(old_a);
+  ClusterReplica& b = add("store-b");
+  track_many(old_a, static_cast<int>(cluster::kSlicedMergeUpdates) + 1, "cart-");
+  bus.tick(now);
+  bus.deliver(now);
+  ASSERT_TRUE(b.node->merging());
+  bus.leave(old_a);
+  ClusterReplica& new_a = add("store-a", kBigRegion, 2);
+  track_cart(new_a.tracker, "after-restart");
+  now += settings.batch_ms;
+  bus.tick(now);
+  bus.deliver(now);
+  EXPECT_FALSE(b.node->merging());
+  EXPECT_EQ(b.status.counters.replicas_permdown, 1u);
+  run_for(1000);
+  expect_same(new_a, b);
+  EXPECT_EQ(cart_presences(b.tracker).size(), 1u);
+}
+
 int g_merged_until_killed = 0;
 void die_after_merged(int point) noexcept {
   constexpr int kMergeApplied = 2;
