@@ -1,6 +1,7 @@
 // Reads of the tracker: listings, single metas, the change stream and the
 // aggregates, each copied out under the lock and decoded after it.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 
@@ -411,16 +412,29 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
 }
 
 std::vector<ReplicaInfo> Tracker::replicas() {
+  // The slots' fields are copied under the lock, the strings made after it.
+  struct Copied {
+    ReplicaState state;
+    std::uint8_t name_len;
+    std::uint64_t generation, metas, clock;
+    std::array<char, kMaxNodeNameBytes> name;
+  };
+  std::array<Copied, kMaxReplicas> copied;
+  {
+    shm::Locked locked(base_, lock_);
+    const auto& slots = header().replicas;
+    for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+      const shm::ReplicaSlot& r = slots[i];
+      copied[i] = Copied{r.state, r.name_len, r.generation, r.metas, r.clock, r.name};
+    }
+  }
   std::vector<ReplicaInfo> out;
-  out.reserve(kMaxReplicas);
-  shm::Locked locked(base_, lock_);
-  const auto& slots = header().replicas;
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    const shm::ReplicaSlot& r = slots[i];
+  for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+    const Copied& r = copied[i];
     if (static_cast<std::uint8_t>(r.state) == 0) continue;
-    // Reserved ahead: no allocation while the lock is held.
-    out.push_back(ReplicaInfo{ReplicaName{std::string(r.name.data(), r.name_len), r.generation},
-                              r.state, r.metas, r.clock, i == shm::kLocalReplica});
+    const std::size_t len = std::min<std::size_t>(r.name_len, kMaxNodeNameBytes);
+    out.push_back(ReplicaInfo{ReplicaName{std::string(r.name.data(), len), r.generation}, r.state,
+                              r.metas, r.clock, i == shm::kLocalReplica});
   }
   return out;
 }
