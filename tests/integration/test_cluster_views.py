@@ -2,8 +2,8 @@
 a real redis-server: each node's admin:stats lists both nodes with their
 connections, /metrics shows both replicas up and the link up (and passes
 `promtool check metrics`), and a node frozen past presence_cluster_down is
-shown down, with its connections kept, in the other node's stats and
-metrics, then up again when it speaks."""
+shown down, with its connections kept, in the other node's stats, metrics and
+dashboard (headless Chromium), then up again when it speaks."""
 
 import os
 import re
@@ -12,8 +12,10 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+from conftest import REPO
 from helpers import AdminView, Shopper
 from test_cluster_smoke import SECRET, redis_port, wait_for_log  # noqa: F401 (fixture)
+from test_dashboard import nodes_run
 
 PROMTOOL = "/usr/bin/promtool"
 # Short, so that a frozen node is down soon; more than twice the 1 s heartbeat.
@@ -123,3 +125,36 @@ def test_stats_and_metrics_show_each_node_and_a_node_down(nginx_factory, redis_p
 def test_a_single_node_shows_no_cluster_metrics(nginx):
     body = scrape(nginx)
     assert "presence_cluster_" not in body
+
+
+def test_the_dashboard_marks_a_frozen_node_down(nginx_factory, redis_port, node_env):  # noqa: F811
+    a = node(nginx_factory, "store-a", redis_port)
+    b = node(nginx_factory, "store-b", redis_port)
+    admin_a = AdminView(a, topics=("admin:stats",))
+    on_b = Shopper(b, "cart-b", {"page": "/"})
+    admin_a.wait_until(lambda v: v.stats and v.stats["nodes"] == ["store-a", "store-b"]
+                       and v.stats["connections"] == 1, timeout=WITHIN_S, what="b's shopper")
+    frozen = processes_of(b)
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        admin_a.wait_until(lambda v: v.stats["nodes"] == ["store-a"], timeout=WITHIN_S,
+                           what="b down")
+        artifacts = REPO / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        result = nodes_run(a, node_env, ["cart-1", "cart-2"], expect_panel=True,
+                           screenshot=str(artifacts / "dashboard-cluster-node-down.png"))
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert result["status"] == 200 and result["errors"] == []
+    observed = result["observed"]
+    assert observed["connections"] == 2 and observed["nodes"] == 1
+    assert observed["nodesPanel"] == {
+        "summary": "2 nodes, 1 down",
+        "rows": [{"node": "store-a", "state": "up", "connections": 2},
+                 {"node": "store-b", "state": "down, not counted", "connections": 1}],
+    }
+    assert result["axe"] == {"light": [], "dark": []}
+    for client in (on_b, admin_a):
+        client.close()

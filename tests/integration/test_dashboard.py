@@ -685,7 +685,8 @@ def test_timeline_and_moving_now_models(tmp_path, node_env):
 MAX_NODES = 64
 
 
-def nodes_run(server, node_env, subs, inject=None, screenshot=None):
+def nodes_run(server, node_env, subs, inject=None, screenshot=None, expect_panel=None):
+    """The dashboard of `server` once `subs` joined it (nodes_check.js)."""
     return run_script(
         node_env,
         "nodes_check.js",
@@ -696,6 +697,7 @@ def nodes_run(server, node_env, subs, inject=None, screenshot=None):
             "password": ADMIN_PASSWORD,
             "shoppers": [shopper(server, sub, "/") for sub in subs],
             "inject": inject,
+            "expect_panel": bool(inject) if expect_panel is None else expect_panel,
             "axe": str(AXE),
             "screenshot": screenshot,
         },

@@ -1,6 +1,7 @@
 // The "Shoppers per node" panel with the real dashboard and server. Input (stdin):
 //   {url, ws_url, user, password, shoppers: [{sub, token, page, items}],
-//    inject: [replica...] | null, axe: path of axe.min.js, screenshot: path | null}
+//    inject: [replica...] | null, expect_panel: bool (default: inject given),
+//    axe: path of axe.min.js, screenshot: path | null}
 // The shoppers join; with `inject`, every `stats` push the server sends the
 // page gets those replicas added to its `replicas` on the way (the page's
 // admin socket is routed through the test), as a cluster with other nodes
@@ -33,7 +34,7 @@ function rewriteStats(frame, inject, counter) {
   return JSON.stringify(message);
 }
 
-async function main({ url, ws_url: wsUrl, user, password, shoppers, inject, axe, screenshot }) {
+async function main({ url, ws_url: wsUrl, user, password, shoppers, inject, expect_panel: expectPanel, axe, screenshot }) {
   const browser = await launchBrowser();
   const connected = [];
   const counter = { rewritten: 0 };
@@ -55,7 +56,7 @@ async function main({ url, ws_url: wsUrl, user, password, shoppers, inject, axe,
       connected.push(shopper);
       await shopper.join();
     }
-    const expectedPanel = Boolean(inject);
+    const expectedPanel = expectPanel === undefined ? Boolean(inject) : expectPanel;
     const { value } = await waitFor(async () => {
       const observed = await readDashboard(page);
       const settled = observed.connections === shoppers.length && (observed.nodesPanel !== null) === expectedPanel;
