@@ -132,6 +132,27 @@ TEST(ClusterMetrics, ShowEachPeersLagAndSilenceInSeconds) {
   EXPECT_EQ(s.at(R"(presence_cluster_peer_silence_seconds{node="store-b",generation="2"})"), "0.3");
 }
 
+TEST(ClusterMetrics, ADownPeerShowsItsSilenceButNoLag) {
+  const auto s = samples(render(sample_status(), sample_replicas()));
+  EXPECT_EQ(s.count(R"(presence_cluster_replication_lag_seconds{node="store-c",generation="1"})"),
+            0u);
+  Status status = sample_status();
+  status.peers[1].state = static_cast<std::uint8_t>(ReplicaState::permdown);
+  const auto gone = samples(render(status, {}));
+  EXPECT_EQ(gone.count(R"(presence_cluster_peer_silence_seconds{node="store-c",generation="1"})"),
+            0u);
+}
+
+// A slot caught while rewritten may repeat another's name: one series each.
+TEST(ClusterMetrics, APeerListedTwiceShowsOnce) {
+  Status status{};
+  test::set_peer(status.peers[0], "store-b", 2, 10, 0);
+  test::set_peer(status.peers[5], "store-b", 2, 20, 0);
+  const auto s = samples(render(status, {}));
+  EXPECT_EQ(s.at(R"(presence_cluster_replication_lag_seconds{node="store-b",generation="2"})"),
+            "0.01");
+}
+
 TEST(ClusterMetrics, EscapeNodeNamesInLabels) {
   std::string escaped;
   append_label_value(escaped, "a\\b\"c\nd");

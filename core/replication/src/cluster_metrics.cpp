@@ -9,6 +9,7 @@
 #include <atomic>
 #include <charconv>
 #include <tuple>
+#include <vector>
 
 namespace presence::cluster {
 namespace {
@@ -154,37 +155,66 @@ void replica_families(std::string& out, const std::vector<ReplicaInfo>& replicas
   }
 }
 
-void peer_families(std::string& out, const Status& status, std::int64_t now_ms) {
-  // Copied first: the owner may rewrite a slot while this worker reads it.
-  std::array<PeerStatus, kMaxReplicas> peers;
-  for (std::size_t i = 0; i < peers.size(); ++i) {
-    const PeerStatus& p = status.peers[i];
-    peers[i].used = load(p.used, std::memory_order_acquire);
-    if (peers[i].used == 0) continue;
-    peers[i] = p;
-    peers[i].name_len =
-        static_cast<std::uint8_t>(std::min<std::size_t>(p.name_len, kMaxNodeNameBytes));
+std::int64_t load(const std::int64_t& value) {
+  return std::atomic_ref<std::int64_t>(const_cast<std::int64_t&>(value))
+      .load(std::memory_order_relaxed);
+}
+
+// One peer as this scrape saw it.
+struct PeerView {
+  std::string node;
+  std::uint64_t generation;
+  ReplicaState state;
+  std::int64_t lag_ms;
+  std::int64_t last_heard_ms;
+};
+
+// The peers in use, each (node, generation) once: a slot the owner rewrites
+// during the copy must not make a series appear twice in one scrape.
+std::vector<PeerView> peers_of(const Status& status) {
+  std::vector<PeerView> out;
+  for (const PeerStatus& p : status.peers) {
+    if (load(p.used, std::memory_order_acquire) == 0) continue;
+    const std::size_t len =
+        std::min<std::size_t>(load(p.name_len, std::memory_order_relaxed), kMaxNodeNameBytes);
+    PeerView view{std::string(p.name.data(), len), read(p.generation),
+                  static_cast<ReplicaState>(load(p.state, std::memory_order_relaxed)),
+                  load(p.lag_ms), load(p.last_heard_ms)};
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const PeerView& v) {
+      return v.node == view.node && v.generation == view.generation;
+    });
+    if (!seen) out.push_back(std::move(view));
   }
-  auto each = [&](std::string_view name, auto value) {
-    for (const PeerStatus& p : peers) {
-      if (p.used == 0) continue;
+  return out;
+}
+
+void peer_families(std::string& out, const Status& status, std::int64_t now_ms) {
+  const std::vector<PeerView> peers = peers_of(status);
+  auto each = [&](std::string_view name, bool (*listed)(const PeerView&), auto value) {
+    for (const PeerView& p : peers) {
+      if (!listed(p)) continue;
       std::string generation;
       append_number(generation, p.generation);
-      sample(out, name,
-             {{"node", std::string_view(p.name.data(), p.name_len)}, {"generation", generation}},
-             value(p));
+      sample(out, name, {{"node", p.node}, {"generation", generation}}, value(p));
     }
   };
+  // A lag is current only while the peer speaks: a down peer's would hold an alert.
   family(out, "presence_cluster_replication_lag_seconds", "gauge",
-         "Receive time minus send time of a peer's last delta or heartbeat.");
-  each("presence_cluster_replication_lag_seconds",
-       [](const PeerStatus& p) { return seconds_of_ms(p.lag_ms); });
+         "Receive time minus send time of an up peer's last delta or heartbeat.");
+  each(
+      "presence_cluster_replication_lag_seconds",
+      [](const PeerView& p) { return p.state == ReplicaState::up; },
+      [](const PeerView& p) { return seconds_of_ms(p.lag_ms); });
   family(out, "presence_cluster_peer_silence_seconds", "gauge",
-         "Seconds since a peer was last heard on the bus.");
-  each("presence_cluster_peer_silence_seconds", [&](const PeerStatus& p) {
-    return p.last_heard_ms > 0 ? seconds_of_ms(std::max<std::int64_t>(0, now_ms - p.last_heard_ms))
-                               : 0.0;
-  });
+         "Seconds since a peer up or down was last heard on the bus.");
+  each(
+      "presence_cluster_peer_silence_seconds",
+      [](const PeerView& p) { return p.state != ReplicaState::permdown; },
+      [&](const PeerView& p) {
+        return p.last_heard_ms > 0
+                   ? seconds_of_ms(std::max<std::int64_t>(0, now_ms - p.last_heard_ms))
+                   : 0.0;
+      });
 }
 
 }  // namespace
