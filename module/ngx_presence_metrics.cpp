@@ -6,15 +6,18 @@
 // - base units in the name: _bytes, _seconds (never ms or KB);
 // - a dimension with a few fixed values is a label (result=, reason=),
 //   never an unbounded one (cart id, page, product);
-// - monitoring/alerts.yml and grafana-dashboard.json name only metrics from here.
+// - monitoring/alerts.yml and grafana-dashboard.json name only metrics from here
+//   and from the cluster section (core/replication/src/cluster_metrics.cpp).
 #include <string>
 
+#include "ngx_presence_cluster.hpp"
 #include "ngx_presence_endpoint.hpp"
 #include "ngx_presence_guard.hpp"
 #include "ngx_presence_http.hpp"
 #include "ngx_presence_metrics.hpp"
 #include "ngx_presence_zone.hpp"
 #include "presence/channel_session.hpp"
+#include "presence/cluster_metrics.hpp"
 
 namespace presence::ngx {
 namespace {
@@ -114,6 +117,10 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
            load(&Counters::tokens_minted));
     metric(out, "presence_owner_reaped_total", "counter",
            "Presences removed because their worker exited.", load(&Counters::owners_reaped));
+    // Only with presence_cluster: a single node's /metrics stays as it was.
+    if (const presence::cluster::Status* cluster = cluster_status(); cluster != nullptr) {
+      presence::cluster::render_metrics(out, *cluster, tracker->replicas(), ngx_now_ms());
+    }
     return send_body(r, NGX_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", out);
   });
 }

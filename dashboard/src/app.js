@@ -6,10 +6,10 @@ import { AdminFeed, FeedState } from "./admin_feed.js";
 import { cartsCsv, download, timelineCsv } from "./csv.js";
 import { MovingNow } from "./moving.js";
 import { RecentCarts } from "./recent_carts.js";
-import { formatCount, renderCarts, renderMoving, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
+import { formatCount, renderCarts, renderMoving, renderNodes, renderPages, renderRecentCarts, renderSizeBars } from "./render.js";
 import { Timeline } from "./timeline.js";
 import { TimelineChart } from "./timeline_chart.js";
-import { MAX_SIZE_COLUMNS, TOP_PAGES, TOP_PRODUCTS, cartsView, pagesView } from "./views.js";
+import { MAX_SIZE_COLUMNS, TOP_PAGES, TOP_PRODUCTS, cartsView, nodesView, pagesView } from "./views.js";
 
 // How often "updated … s ago" moves on its own.
 const CLOCK_TICK_MS = 1000;
@@ -36,6 +36,9 @@ const view = {
   nodeCount: byId("node-count"),
   nodeNames: byId("node-names"),
   pages: byId("pages"),
+  nodesCard: byId("nodes-card"),
+  nodes: byId("nodes"),
+  nodesSummary: byId("nodes-summary"),
   sizeBars: byId("size-bars"),
   carts: byId("carts"),
   recentToggle: byId("recent-toggle"),
@@ -99,6 +102,7 @@ function drawStats(stats) {
   view.nodeNames.textContent = nodes.join(", ");
   view.nodeNames.title = nodes.join(", ");
   renderPages(view.pages, pagesView(stats.pages, TOP_PAGES, stats.pages_other));
+  renderNodes(view.nodesCard, view.nodes, view.nodesSummary, nodesView(stats.replicas, stats.nodes));
   renderSizeBars(view.sizeBars, carts);
   renderCarts(view.carts, carts);
   renderMoving(view.moving, moving.top());

@@ -158,3 +158,28 @@ export function renderMoving(list, rows) {
   if (items.length === 0) items.push(element("li", { className: "empty", text: "Nothing rising yet" }));
   list.replaceChildren(...items);
 }
+
+// Shoppers per node: a node that is down says so in words (its shoppers are
+// not counted), not only in colour. Hidden for a single node that is up.
+export function renderNodes(section, tbody, summary, view) {
+  section.hidden = !view.shown;
+  if (!view.shown) return;
+  const rows = view.rows.map(({ node, up, connections }) => {
+    const row = element("tr", { className: up ? "node-up" : "node-down", data: { node, state: up ? "up" : "down" } });
+    const label = element("td", { className: "page" });
+    if (up) {
+      const bar = element("span", { className: "share" });
+      bar.style.setProperty("--share", share(connections || 0, view.max));
+      label.append(bar);
+    }
+    label.append(element("span", { className: "path", text: node }));
+    label.title = node;
+    const state = element("td", { className: "node-state", text: up ? "up" : "down, not counted" });
+    const count = connections === null ? element("td", { className: "num", text: "–" }) : countCell(connections, { count: connections });
+    row.append(label, state, count);
+    return row;
+  });
+  tbody.replaceChildren(...rows);
+  const nodes = `${formatCount(view.rows.length)} nodes`;
+  summary.textContent = view.down > 0 ? `${nodes}, ${formatCount(view.down)} down` : nodes;
+}

@@ -139,3 +139,27 @@ export function cartsView(carts, productLimit = TOP_PRODUCTS, sizeLimit = MAX_SI
     total: productPick.total + leftOut,
   };
 }
+
+// A cluster has at most this many replicas (the server's kMaxReplicas).
+export const MAX_NODES = 64;
+
+// Shoppers per node, from a stats message's `replicas` (nodes up and down,
+// with their connections), in name order; from a server that sends only
+// `nodes`, those nodes up with no count. `shown` is false for a single node
+// that is up: the panel has nothing to add to the totals then.
+export function nodesView(replicas, nodes) {
+  const rows = [];
+  if (Array.isArray(replicas)) {
+    for (const replica of replicas) {
+      if (rows.length === MAX_NODES) break;
+      if (!replica || typeof replica.node !== "string") continue;
+      rows.push({ node: replica.node, up: replica.state !== "down", connections: countOf(replica.connections) });
+    }
+  } else if (Array.isArray(nodes)) {
+    for (const node of nodes.slice(0, MAX_NODES)) rows.push({ node: String(node), up: true, connections: null });
+  }
+  rows.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const up = rows.filter((row) => row.up);
+  const max = up.reduce((m, row) => Math.max(m, row.connections || 0), 0);
+  return { rows, down: rows.length - up.length, max, shown: rows.length > 1 || up.length !== rows.length };
+}

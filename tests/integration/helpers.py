@@ -267,9 +267,11 @@ class AdminView:
         self.wait_until(lambda v: v.meta_counts() == expected, timeout, f"meta counts {expected}")
 
     def wait_for_stats(self, expected, timeout=DEFAULT_TIMEOUT):
-        """Waits until the last stats equal `expected` on every field but ts."""
+        """Waits until the last stats equal `expected` on every field but ts
+        (and but replicas, when `expected` leaves them out)."""
+        ignored = {"ts"} if "replicas" in expected else {"ts", "replicas"}
         self.wait_until(
-            lambda v: v.stats is not None and {k: v for k, v in v.stats.items() if k != "ts"} == expected,
+            lambda v: v.stats is not None and {k: v for k, v in v.stats.items() if k not in ignored} == expected,
             timeout,
             f"stats {json.dumps(expected, sort_keys=True)}",
         )
@@ -278,9 +280,11 @@ class AdminView:
         self.client.close()
 
 
-def expected_stats(metas_by_key, nodes=(NODE_NAME,)):
+def expected_stats(metas_by_key, nodes=(NODE_NAME,), per_node=None):
     """The stats (docs/PROTOCOL.md section 8) for a presence given as key -> list of metas in
-    the order they were last updated (the last one is the cart's contents)."""
+    the order they were last updated (the last one is the cart's contents). `replicas` is
+    expected from `per_node` ({node: (state, connections)}), or for a single node; with
+    several nodes and no `per_node`, left out (wait_for_stats then ignores it)."""
     pages = {}
     carts = {}
     connections = 0
@@ -293,13 +297,19 @@ def expected_stats(metas_by_key, nodes=(NODE_NAME,)):
         for item in metas[-1].get("items", []) if metas else []:
             sizes = carts.setdefault(item["product"], {})
             sizes[item["size"]] = sizes.get(item["size"], 0) + item.get("qty", 1)
-    return {
+    expected = {
         "shoppers": sum(1 for metas in metas_by_key.values() if metas),
         "connections": connections,
         "pages": pages,
         "carts": carts,
         "nodes": list(nodes),
     }
+    if per_node is None and len(nodes) == 1:
+        per_node = {nodes[0]: ("up", connections)}
+    if per_node is not None:
+        expected["replicas"] = [{"node": node, "state": state, "connections": n}
+                                for node, (state, n) in sorted(per_node.items())]
+    return expected
 
 
 def socket_inodes(pid):

@@ -48,6 +48,7 @@ def test_stats_follow_the_join_reply_even_when_empty(nginx):
         "pages": {},
         "carts": {},
         "nodes": [NODE_NAME],
+        "replicas": [{"node": NODE_NAME, "state": "up", "connections": 0}],
     }
     assert isinstance(payload["ts"], int)
     assert abs(payload["ts"] - time.time() * 1000) < 60_000

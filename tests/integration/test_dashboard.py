@@ -679,3 +679,91 @@ def test_timeline_and_moving_now_models(tmp_path, node_env):
         {"product": "slow", "size": "10", "rise": 2, "qty": 2},  # against the snapshot at the window's start
     ]
     assert result["span_ms"] == window
+
+
+# Nodes the panel lists at most (dashboard/src/views.js; the server's kMaxReplicas).
+MAX_NODES = 64
+
+
+def nodes_run(server, node_env, subs, inject=None, screenshot=None, expect_panel=None):
+    """The dashboard of `server` once `subs` joined it (nodes_check.js)."""
+    return run_script(
+        node_env,
+        "nodes_check.js",
+        {
+            "url": server.url,
+            "ws_url": server.ws_url,
+            "user": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
+            "shoppers": [shopper(server, sub, "/") for sub in subs],
+            "inject": inject,
+            "expect_panel": bool(inject) if expect_panel is None else expect_panel,
+            "axe": str(AXE),
+            "screenshot": screenshot,
+        },
+    )
+
+
+def test_a_single_node_shows_no_shoppers_per_node_panel(nginx, node_env):
+    """One node up: the totals say it all, the panel stays hidden, the
+    timeline draws, and axe finds nothing."""
+    result = nodes_run(nginx, node_env, ["cart-1", "cart-2", "cart-3"])
+    assert result["status"] == 200 and result["errors"] == []
+    observed = result["observed"]
+    assert observed["connections"] == 3 and observed["nodes"] == 1
+    assert observed["nodesPanel"] is None
+    assert result["charted"], result["chart"]
+    assert result["axe"] == {"light": [], "dark": []}, json.dumps(result["axe"], indent=1)
+
+
+def test_shoppers_per_node_marks_a_down_node_in_words(nginx, node_env):
+    """The server's stats pushes reach the page with two more nodes, one of
+    them down (what a cluster sends): the panel lists every node in name order
+    with its connections, says "down" in words for the one down, and the
+    timeline still draws; axe finds nothing in light and dark mode."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    inject = [
+        {"node": "store-zz", "state": "down", "connections": 7},
+        {"node": "store-0", "state": "up", "connections": 2},
+    ]
+    result = nodes_run(nginx, node_env, ["cart-1", "cart-2"], inject,
+                       screenshot=str(ARTIFACTS / "dashboard-nodes.png"))
+    assert result["status"] == 200 and result["errors"] == []
+    assert result["stats_rewritten"] >= 1
+    observed = result["observed"]
+    local = observed["nodeNames"]
+    assert local and observed["nodes"] == 1  # the counted nodes are the server's
+    panel = observed["nodesPanel"]
+    assert panel is not None, observed
+    assert panel["rows"] == sorted(
+        [
+            {"node": local, "state": "up", "connections": 2},
+            {"node": "store-0", "state": "up", "connections": 2},
+            {"node": "store-zz", "state": "down, not counted", "connections": 7},
+        ],
+        key=lambda row: row["node"],
+    )
+    assert panel["summary"] == "3 nodes, 1 down"
+    assert result["charted"], result["chart"]
+    assert result["axe"] == {"light": [], "dark": []}, json.dumps(result["axe"], indent=1)
+
+
+def test_nodes_view_is_bounded_and_hides_a_lone_node_up(tmp_path, node_env):
+    bundle = bundle_for_node("views.js", tmp_path)
+    many = [{"node": f"n{i:03}", "state": "up", "connections": i} for i in range(MAX_NODES + 1)]
+    calls = [
+        {"fn": "nodesView", "args": [[{"node": "a", "state": "up", "connections": 4}], ["a"]]},
+        {"fn": "nodesView", "args": [[{"node": "a", "state": "down", "connections": 4}], []]},
+        {"fn": "nodesView", "args": [None, ["b", "a"]]},
+        {"fn": "nodesView", "args": [[None, {"state": "up"}, {"node": "c", "connections": -3}], None]},
+        {"fn": "nodesView", "args": [many[:MAX_NODES], None]},
+        {"fn": "nodesView", "args": [many, None]},
+    ]
+    results = run_script(node_env, "call_exports.js", {"bundle": str(bundle), "calls": calls})["results"]
+    assert results[0] == {"rows": [{"node": "a", "up": True, "connections": 4}], "down": 0, "max": 4, "shown": False}
+    assert results[1] == {"rows": [{"node": "a", "up": False, "connections": 4}], "down": 1, "max": 0, "shown": True}
+    assert results[2]["rows"] == [{"node": "a", "up": True, "connections": None}, {"node": "b", "up": True, "connections": None}]
+    assert results[2]["shown"] is True
+    assert results[3]["rows"] == [{"node": "c", "up": True, "connections": 0}]
+    assert len(results[4]["rows"]) == MAX_NODES
+    assert len(results[5]["rows"]) == MAX_NODES and results[5]["rows"][-1]["node"] == f"n{MAX_NODES - 1:03}"

@@ -14,7 +14,9 @@ from conftest import REPO
 
 MONITORING = REPO / "monitoring"
 PROMTOOL = "/usr/bin/promtool"
-METRICS_SOURCE = REPO / "module" / "ngx_presence_metrics.cpp"
+# The module's metrics, and the cluster's (shown only with presence_cluster).
+METRICS_SOURCES = [REPO / "module" / "ngx_presence_metrics.cpp",
+                   REPO / "core" / "replication" / "src" / "cluster_metrics.cpp"]
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or",
                 "unless", "offset", "bool", "inf", "nan"}
@@ -75,7 +77,8 @@ def exported(nginx):
     with urllib.request.urlopen(nginx.metrics_url + "/metrics", timeout=5) as resp:
         scraped = {line.split("{")[0].split()[0] for line in resp.read().decode().splitlines()
                    if line and not line.startswith("#")}
-    declared = set(re.findall(r'"(presence_\w+)"', METRICS_SOURCE.read_text()))
+    declared = {name for source in METRICS_SOURCES
+                for name in re.findall(r'"(presence_\w+)"', source.read_text())}
     assert scraped  # the scrape worked
     return scraped | declared
 

@@ -1,6 +1,7 @@
 """/metrics as Prometheus sees it: `promtool check metrics` accepts the
-exposition, and a real Prometheus (Debian's package) on loopback scrapes the
-test's nginx and answers queries for the shoppers and connections the test
+exposition (with the cluster's section, rendered for a sample cluster, after
+it), and a real Prometheus (Debian's package) on loopback scrapes the test's
+nginx and answers queries for the shoppers and connections the test
 created."""
 
 import json
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from conftest import BUILD, free_port, wait_for_port
 from helpers import Shopper
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
+# Prints the cluster families for a sample cluster (tests/tools/).
+CLUSTER_SAMPLE = BUILD / "tests" / "cluster-metrics-sample"
 SCRAPE_INTERVAL_S = 1
 
 
@@ -40,6 +43,34 @@ def test_exposition_passes_promtool_check_metrics(nginx):
         result.stdout + result.stderr)
     for shopper in shoppers:
         shopper.close()
+
+
+def promtool_check_metrics(body):
+    result = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
+                            text=True)
+    return result.returncode, result.stdout + result.stderr
+
+
+def cluster_sample():
+    if not CLUSTER_SAMPLE.is_file():
+        pytest.fail(f"{CLUSTER_SAMPLE} is not built: cmake --build {BUILD} "
+                    "--target cluster-metrics-sample")
+    return subprocess.run([str(CLUSTER_SAMPLE)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_cluster_section_passes_promtool_next_to_a_node_scrape(nginx):
+    """A single test node shows no cluster families: the section is rendered
+    for a sample cluster (nodes up, down and permdown, every counter set)
+    and checked on its own and after a live scrape, as /metrics puts it."""
+    sample = cluster_sample()
+    assert 'presence_cluster_replica_up{node="store-c",generation="1",local="false"} 0' in sample
+    assert 'presence_cluster_messages_dropped_total{reason="bad_mac"} 2' in sample
+    assert "presence_cluster_" not in scrape(nginx)[1]
+    assert promtool_check_metrics(sample) == (0, "")
+    assert promtool_check_metrics(scrape(nginx)[1] + sample) == (0, "")
+    # promtool does see a broken section: a family declared twice.
+    assert promtool_check_metrics(sample + sample)[0] != 0
 
 
 def test_every_family_has_help_and_type_once(nginx):

@@ -122,13 +122,37 @@ TEST(PresenceJson, StatsNestCartsByProductAndSize) {
   s.pages = {{"/", 2}, {"/products/air-max-90", 1}};
   s.carts = {{"air-max-90", "10", 5}, {"air-max-90", "10.5", 2}, {"samba", "9", 1}};
   s.nodes = {"store-a", "store-b"};
+  s.replicas = {{"store-a", true, 2}, {"store-b", true, 1}};
   EXPECT_EQ(json::parse(encode_stats(s, 1764277500123)), json::parse(R"({
     "shoppers": 2, "connections": 3,
     "pages": {"/": 2, "/products/air-max-90": 1},
     "carts": {"air-max-90": {"10": 5, "10.5": 2}, "samba": {"9": 1}},
-    "nodes": ["store-a", "store-b"], "ts": 1764277500123})"));
+    "nodes": ["store-a", "store-b"],
+    "replicas": [{"node": "store-a", "state": "up", "connections": 2},
+                 {"node": "store-b", "state": "up", "connections": 1}],
+    "ts": 1764277500123})"));
   EXPECT_EQ(json::parse(encode_stats(StatsSnapshot{}, 0)), json::parse(R"({
-    "shoppers": 0, "connections": 0, "pages": {}, "carts": {}, "nodes": [], "ts": 0})"));
+    "shoppers": 0, "connections": 0, "pages": {}, "carts": {}, "nodes": [], "replicas": [],
+    "ts": 0})"));
+}
+
+TEST(PresenceJson, StatsMarkADownNodeAndLeaveItOutOfTheNodesCounted) {
+  StatsSnapshot s;
+  s.nodes = {"store-a"};
+  s.replicas = {{"store-a", true, 4}, {"store-b", false, 7}};
+  const json out = json::parse(encode_stats(s, 1));
+  EXPECT_EQ(out["nodes"], json::parse(R"(["store-a"])"));
+  EXPECT_EQ(out["replicas"], json::parse(R"([{"node": "store-a", "state": "up", "connections": 4},
+    {"node": "store-b", "state": "down", "connections": 7}])"));
+}
+
+// The names come from the cluster's nodes: escaped like every other string.
+TEST(PresenceJson, StatsEscapeNodeNames) {
+  StatsSnapshot s;
+  s.replicas = {{"store-\"a\"", true, 1}};
+  s.nodes = {"store-\"a\""};
+  const json out = json::parse(encode_stats(s, 1));
+  EXPECT_EQ(out["replicas"][0]["node"], "store-\"a\"");
 }
 
 }  // namespace

@@ -142,9 +142,20 @@ std::string encode_stats(const StatsSnapshot& stats, std::int64_t ts_ms) {
   for (const auto& [page, count] : stats.pages) pages[page] = count;
   json carts = json::object();
   for (const auto& [product, size, qty] : stats.carts) carts[product][size] = qty;
-  json out{{"shoppers", stats.shoppers}, {"connections", stats.connections},
-           {"pages", std::move(pages)},  {"carts", std::move(carts)},
-           {"nodes", stats.nodes},       {"ts", ts_ms}};
+  // At most kMaxReplicas entries: what a node weighs does not depend on its shoppers.
+  json replicas = json::array();
+  for (const NodeConnections& node : stats.replicas) {
+    replicas.push_back({{"node", node.node},
+                        {"state", node.up ? "up" : "down"},
+                        {"connections", node.connections}});
+  }
+  json out{{"shoppers", stats.shoppers},
+           {"connections", stats.connections},
+           {"pages", std::move(pages)},
+           {"carts", std::move(carts)},
+           {"nodes", stats.nodes},
+           {"replicas", std::move(replicas)},
+           {"ts", ts_ms}};
   // Only when the cut left something out, so a small store's stats are unchanged.
   if (stats.pages_other.pages != 0) {
     out["pages_other"] = {{"pages", stats.pages_other.pages},

@@ -297,6 +297,8 @@ void PresenceStore::link_replica(Offset meta) noexcept {
   }
   r.meta_tail = meta;
   ++r.metas;
+  // A down replica's hidden metas still show as its node's connections.
+  if (r.state == ReplicaState::down) bump_stats_version();
 }
 
 void PresenceStore::link_owner(Offset meta) noexcept {
@@ -529,6 +531,7 @@ void PresenceStore::unlink_replica(Offset meta) noexcept {
     r.meta_tail = m.replica_prev;
   }
   --r.metas;
+  if (r.state == ReplicaState::down) bump_stats_version();
 }
 
 void PresenceStore::unlink_key(Offset meta) noexcept {

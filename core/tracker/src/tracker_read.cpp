@@ -1,6 +1,7 @@
 // Reads of the tracker: listings, single metas, the change stream and the
 // aggregates, each copied out under the lock and decoded after it.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 
@@ -167,7 +168,7 @@ ChangeStatus Tracker::changes_since(std::uint64_t since, std::size_t max, std::v
 namespace {
 
 // The stats copy: counters, then (len, count, bytes) per page and per
-// (product, size), then the node names of replicas that are up.
+// (product, size), then (metas, state, name) per replica up or down.
 struct StatsHead {
   std::uint64_t shoppers;
   std::uint64_t connections;
@@ -195,8 +196,12 @@ void visit_stats(PresenceStore& s, std::string_view topic, Visit&& visit) {
       }
     }
   }
+  // A node's entry: its metas as the count, its state as the split.
   for (auto& r : s.header().replicas) {
-    if (r.state == ReplicaState::up) visit(shm::InternKind{}, 0, 0, r.name.data(), r.name_len);
+    if (r.state == ReplicaState::up || r.state == ReplicaState::down) {
+      visit(shm::InternKind{}, r.metas, static_cast<std::uint8_t>(r.state), r.name.data(),
+            r.name_len);
+    }
   }
 }
 
@@ -303,6 +308,35 @@ void select_carts(StatsScratch& scratch, std::size_t top, StatsSnapshot& out) {
   }
 }
 
+struct ReplicaCount {
+  std::string_view node;
+  ReplicaState state;
+  std::uint64_t metas;
+};
+
+// One entry per node name: a restarted node's old generation may linger
+// (down) beside the new one until it is permdowned. A node is up when one of
+// its replicas is, and counts the metas of the replicas in the state shown.
+void count_by_node(std::vector<ReplicaCount>& replicas, StatsSnapshot& out) {
+  std::sort(replicas.begin(), replicas.end(),
+            [](const ReplicaCount& a, const ReplicaCount& b) { return a.node < b.node; });
+  for (std::size_t i = 0; i < replicas.size();) {
+    std::size_t end = i;
+    bool up = false;
+    while (end < replicas.size() && replicas[end].node == replicas[i].node) {
+      up = up || replicas[end].state == ReplicaState::up;
+      ++end;
+    }
+    NodeConnections node{std::string(replicas[i].node), up, 0};
+    const ReplicaState shown = up ? ReplicaState::up : ReplicaState::down;
+    for (; i < end; ++i) {
+      if (replicas[i].state == shown) node.connections += replicas[i].metas;
+    }
+    if (up) out.nodes.push_back(node.node);
+    out.replicas.push_back(std::move(node));
+  }
+}
+
 }  // namespace
 
 StatsSnapshot Tracker::stats(std::string_view topic) {
@@ -363,13 +397,45 @@ StatsSnapshot Tracker::stats(std::string_view topic) {
     const auto text = next(str);
     scratch.items.push_back({str.count, text.substr(str.split), text.substr(0, str.split), 0});
   }
-  for (std::uint32_t i = 0; i < head.nodes; ++i) out.nodes.emplace_back(next(str));
+  thread_local std::vector<ReplicaCount> replicas;
+  replicas.clear();
+  for (std::uint32_t i = 0; i < head.nodes; ++i) {
+    const auto text = next(str);
+    replicas.push_back({text, static_cast<ReplicaState>(str.split), str.count});
+  }
+  count_by_node(replicas, out);
   select_pages(scratch, stats_top_, out);
   select_carts(scratch, stats_top_, out);
   std::sort(out.pages.begin(), out.pages.end());
   std::sort(out.carts.begin(), out.carts.end());
-  std::sort(out.nodes.begin(), out.nodes.end());
-  out.nodes.erase(std::unique(out.nodes.begin(), out.nodes.end()), out.nodes.end());
+  return out;
+}
+
+std::vector<ReplicaInfo> Tracker::replicas() {
+  // The slots' fields are copied under the lock, the strings made after it.
+  struct Copied {
+    ReplicaState state;
+    std::uint8_t name_len;
+    std::uint64_t generation, metas, clock;
+    std::array<char, kMaxNodeNameBytes> name;
+  };
+  std::array<Copied, kMaxReplicas> copied;
+  {
+    shm::Locked locked(base_, lock_);
+    const auto& slots = header().replicas;
+    for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+      const shm::ReplicaSlot& r = slots[i];
+      copied[i] = Copied{r.state, r.name_len, r.generation, r.metas, r.clock, r.name};
+    }
+  }
+  std::vector<ReplicaInfo> out;
+  for (std::size_t i = 0; i < kMaxReplicas; ++i) {
+    const Copied& r = copied[i];
+    if (static_cast<std::uint8_t>(r.state) == 0) continue;
+    const std::size_t len = std::min<std::size_t>(r.name_len, kMaxNodeNameBytes);
+    out.push_back(ReplicaInfo{ReplicaName{std::string(r.name.data(), len), r.generation}, r.state,
+                              r.metas, r.clock, i == shm::kLocalReplica});
+  }
   return out;
 }
 

@@ -116,6 +116,17 @@ function readDashboardInPage() {
   const sizeTotals = {};
   for (const cell of document.querySelectorAll("#carts tfoot td[data-size]")) sizeTotals[cell.dataset.size] = count(cell);
   const recentCarts = recentShown ? [...document.querySelectorAll("#recent-carts tr[data-cart]")].map((row) => row.dataset.cart) : null;
+  const nodesCard = byId("nodes-card");
+  const nodesPanel = nodesCard.hidden
+    ? null
+    : {
+        summary: byId("nodes-summary").textContent,
+        rows: [...document.querySelectorAll("#nodes tr[data-node]")].map((row) => ({
+          node: row.querySelector(".path").textContent,
+          state: row.querySelector(".node-state").textContent,
+          connections: count(row.querySelector("td.num")),
+        })),
+      };
   return {
     state: byId("state").dataset.state,
     shoppers: count(byId("shoppers")),
@@ -133,6 +144,7 @@ function readDashboardInPage() {
     recentCarts,
     mostRecentCart: recentCarts && recentCarts.length ? recentCarts[0] : null,
     recentOf: recentShown && recentCaption.dataset.carts !== undefined ? Number(recentCaption.dataset.carts) : null,
+    nodesPanel,
   };
 }
 
@@ -161,8 +173,9 @@ function recordForeignRequests(context, url, into) {
 }
 
 // Opens the dashboard in a context signed in with basic auth and records the
-// token requests and WebSockets it makes.
-async function openDashboard(browser, { url, user, password, viewport }) {
+// token requests and WebSockets it makes; prepare(page), when given, runs
+// before the page loads (to route its WebSockets, say).
+async function openDashboard(browser, { url, user, password, viewport }, prepare = null) {
   const context = await browser.newContext({
     httpCredentials: { username: user, password },
     viewport: viewport || { width: 1280, height: 900 },
@@ -191,6 +204,7 @@ async function openDashboard(browser, { url, user, password, viewport }) {
       }
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
   });
+  if (prepare) await prepare(page);
   const response = await page.goto(`${url}/admin/`);
   return { context, page, traffic, status: response.status(), started };
 }

@@ -23,4 +23,14 @@ struct ReplicaName {
 
 enum class ReplicaState : std::uint8_t { up = 1, down = 2, permdown = 3 };
 
+// One replica as the views see it (Tracker::replicas()): a copy, not a handle.
+struct ReplicaInfo {
+  ReplicaName name;
+  ReplicaState state = ReplicaState::up;
+  std::uint64_t metas = 0;  // metas of it the zone holds (hidden ones of a down replica too)
+  std::uint64_t clock = 0;  // every event of it up to this clock is seen
+  bool local = false;       // the replica of this node
+  bool operator==(const ReplicaInfo&) const = default;
+};
+
 }  // namespace presence

@@ -78,6 +78,9 @@ class Tracker {
   // The local replica's name (node + generation); the CRDT surface over the
   // same region is presence::Replication, in the replication library.
   ReplicaName local_replica();
+  // Every replica the zone knows (up, down and permdown ones not yet reused),
+  // copied under the lock: what /metrics shows of the cluster.
+  std::vector<ReplicaInfo> replicas();
 
   // Rebuilds every derived structure from the stored metas now (normally done by
   // the next locker after a crash inside a critical section). Exposed for tests.

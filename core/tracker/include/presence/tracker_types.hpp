@@ -13,6 +13,7 @@
 #include "presence/cart_meta.hpp"
 #include "presence/history.hpp"
 #include "presence/process_identity.hpp"
+#include "presence/replica.hpp"
 
 namespace presence {
 
@@ -140,12 +141,22 @@ struct CartsOther {
   bool operator==(const CartsOther&) const = default;
 };
 
+// Shoppers per node: one entry per node name whose replica is up or down
+// (a permdown one is forgotten), at most kMaxReplicas.
+struct NodeConnections {
+  std::string node;
+  bool up = true;                 // down: silent, its shoppers not counted
+  std::uint64_t connections = 0;  // metas its up (else its down) replicas hold
+  bool operator==(const NodeConnections&) const = default;
+};
+
 struct StatsSnapshot {
   std::uint64_t shoppers = 0;
   std::uint64_t connections = 0;
   std::vector<std::pair<std::string, std::uint64_t>> pages;  // page -> open connections
   std::vector<std::tuple<std::string, std::string, std::uint64_t>> carts;  // product, size, qty
   std::vector<std::string> nodes;                                          // replicas counted (up)
+  std::vector<NodeConnections> replicas;  // by node name, up and down
   PagesOther pages_other;
   CartsOther carts_other;
   bool operator==(const StatsSnapshot&) const = default;
