@@ -398,6 +398,8 @@ class PausableProxy:
                     except BlockingIOError:
                         continue
                     self.accepted += 1
+                    with self.lock:  # the flags as they are now, not as the loop began
+                        paused, refusing = self.paused, self.refusing
                     if refusing:
                         client.close()
                     elif paused:
@@ -408,6 +410,8 @@ class PausableProxy:
                         self._sync_interest(False)
                 else:
                     sock = key.fileobj
+                    with self.lock:
+                        paused = self.paused
                     if sock not in self.pairs or paused:
                         continue
                     try:

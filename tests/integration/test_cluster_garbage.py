@@ -11,12 +11,10 @@ import os
 import re
 import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     CLUSTER,
     Shoppers,
-    cluster,
     metric_sum,
-    presence_snapshot,
     wait_converged,
     wait_for,
 )

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cluster import PausableProxy, RespClient, RespError, cluster  # noqa: F401 (fixture)
+from cluster import RespClient, RespError
 
 
 def test_redis_runs_on_loopback_with_persistence_off(cluster):

@@ -7,8 +7,7 @@ answering heartbeats within 100 ms (the issue's bound: merges are sliced)."""
 import threading
 import time
 
-from cluster import (  # noqa: F401 (fixture)
-    cluster,
+from cluster import (
     many_connections,
     metric_sum,
     start_sim,

@@ -6,10 +6,9 @@ after `permdown`. Default timers: `down` is 5 s as shipped."""
 
 import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     DEFAULT_TIMERS,
     Shoppers,
-    cluster,
     metric_sum,
     presence_snapshot,
     wait_converged,

@@ -5,11 +5,9 @@ the open tabs, no presence lost or doubled."""
 
 import os
 import signal
-import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     Shoppers,
-    cluster,
     many_connections,
     metric_sum,
     start_sim,

@@ -6,9 +6,8 @@ meta, and exactly the shoppers whose tabs are open."""
 
 import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     Shoppers,
-    cluster,
     metric_sum,
     presence_snapshot,
     wait_converged,

@@ -6,9 +6,8 @@ not in a tight loop; the right one, after a reload, works."""
 import re
 import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     Shoppers,
-    cluster,
     wait_converged,
     wait_for,
 )

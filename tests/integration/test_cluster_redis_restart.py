@@ -5,9 +5,8 @@ Every node converges to exactly the open tabs."""
 
 import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     Shoppers,
-    cluster,
     metric_sum,
     wait_converged,
     wait_for,

@@ -4,12 +4,10 @@ other node, it is never hidden there, nothing is permdowned), and once the
 load ends every node holds exactly the tabs still open."""
 
 import threading
-import time
 
-from cluster import (  # noqa: F401 (fixture)
+from cluster import (
     DEFAULT_TIMERS,
     Shoppers,
-    cluster,
     metric_sum,
     open_subs,
     presence_snapshot,

@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from cluster import cluster, meta_counts, wait_converged  # noqa: F401 (fixture)
+from cluster import wait_converged
 
 SCENARIO = Path(__file__).resolve().parent / "js" / "cluster_scenario.mjs"
 NODES = ("store-a", "store-b", "store-c")
