@@ -888,3 +888,16 @@ def many_connections(node, workers=1, connections=16000):
     """Overrides that let a node hold `connections` sockets."""
     per_worker = connections // workers + 1024
     return {"worker_connections": str(per_worker), "worker_rlimit_nofile": str(2 * per_worker + 1024)}
+
+
+def transitions(node, to):
+    """Replica transitions a node's link has made: down, permdown, readmitted."""
+    return metric_sum(node.metrics(), "presence_cluster_replica_transitions_total", to=to)
+
+
+def replica_generations(node, name):
+    """Generations of replica `name` that `node` lists as up or down."""
+    return {
+        int(g) for key in node.metrics()
+        for g in re.findall(rf'^presence_cluster_replica_up\{{.*node="{re.escape(name)}",generation="(\d+)"', key)
+    }

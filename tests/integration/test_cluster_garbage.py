@@ -24,7 +24,7 @@ ALL = f"{CLUSTER}:all"
 INLINE_BOUND = 1024 * 1024  # kMaxInlineMessageBytes
 HUGE = 40 * 1024 * 1024
 RANDOM_MESSAGES = 200
-DROP = "presence_cluster_drops_total"
+DROP = "presence_cluster_messages_dropped_total"
 
 
 def drops(node, reason):

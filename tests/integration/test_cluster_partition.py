@@ -7,8 +7,8 @@ meta, and exactly the shoppers whose tabs are open."""
 import time
 
 from cluster import (
+    transitions,
     Shoppers,
-    metric_sum,
     presence_snapshot,
     wait_converged,
     wait_for,
@@ -50,7 +50,7 @@ def test_a_node_cut_off_shorter_and_longer_than_down_converges(cluster):
             shoppers.join(node, f"{node.name}-{i}", f"/start/{i}")
         shoppers.join(node, "cart-everywhere", f"/start/{node.name}")
     wait_converged(nodes, shoppers.counts(), check=shoppers.holds)
-    permdowns = {node.name: metric_sum(node.metrics(), "presence_cluster_replicas_permdown_total") for node in nodes}
+    permdowns = {node.name: transitions(node, "permdown") for node in nodes}
 
     for round_name, cut_s in (("short", SHORT_CUT_S), ("long", LONG_CUT_S)):
         proxy.pause()
@@ -77,4 +77,4 @@ def test_a_node_cut_off_shorter_and_longer_than_down_converges(cluster):
 
     # Nobody was forgotten: a partition shorter than permdown only hides.
     for node in nodes:
-        assert metric_sum(node.metrics(), "presence_cluster_replicas_permdown_total") == permdowns[node.name]
+        assert transitions(node, "permdown") == permdowns[node.name]

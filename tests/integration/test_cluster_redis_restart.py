@@ -6,6 +6,7 @@ Every node converges to exactly the open tabs."""
 import time
 
 from cluster import (
+    transitions,
     Shoppers,
     metric_sum,
     wait_converged,
@@ -50,16 +51,16 @@ def test_redis_killed_and_restarted_during_churn(cluster):
     wait_converged(nodes, shoppers.counts(), timeout=30, check=shoppers.holds)
 
     # An outage past `permdown`: every node forgets the two others ...
-    permdowns = {node.name: counter(node, "presence_cluster_replicas_permdown_total") for node in nodes}
-    readmitted = {node.name: counter(node, "presence_cluster_replicas_readmitted_total") for node in nodes}
+    permdowns = {node.name: transitions(node, "permdown") for node in nodes}
+    readmitted = {node.name: transitions(node, "readmitted") for node in nodes}
     redis.kill()
     churn(shoppers, nodes, "long")
     for node in nodes:
-        wait_for(lambda: counter(node, "presence_cluster_replicas_permdown_total") >= permdowns[node.name] + 2,
+        wait_for(lambda: transitions(node, "permdown") >= permdowns[node.name] + 2,
                  f"{node.name} to permdown the two others", timeout=PERMDOWN_S + 10, step=0.2)
     churn(shoppers, nodes, "forgotten")
     redis.start()
     # ... and admits them again when they speak.
     wait_converged(nodes, shoppers.counts(), timeout=30, check=shoppers.holds)
     for node in nodes:
-        assert counter(node, "presence_cluster_replicas_readmitted_total") >= readmitted[node.name] + 2
+        assert transitions(node, "readmitted") >= readmitted[node.name] + 2

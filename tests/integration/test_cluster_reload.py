@@ -8,12 +8,13 @@ import threading
 from cluster import (
     DEFAULT_TIMERS,
     Shoppers,
-    metric_sum,
+    replica_generations,
     open_subs,
     presence_snapshot,
     start_sim,
     stats_snapshot,
     stop_sim,
+    transitions,
     wait_converged,
     wait_for,
 )
@@ -56,8 +57,8 @@ def test_reload_under_load_keeps_the_replica(cluster):
         shoppers.join(b, f"store-b-{i}", f"/b{i}")
     wait_converged([a, b], shoppers.counts(), check=shoppers.holds)
     refs_before = presence_snapshot(b)
-    counters = {name: metric_sum(b.metrics(), name)
-                for name in ("presence_cluster_replicas_permdown_total", "presence_cluster_replicas_down_total")}
+    transitions_before = {to: transitions(b, to) for to in ("down", "permdown")}
+    [generation] = replica_generations(b, "store-a")
 
     sim = start_sim(a, SIM_SHOPPERS, duration_s=SIM_SECONDS, ramp_per_s=2000, update_rate=300)
     watcher = NodesWatcher(b)
@@ -81,8 +82,10 @@ def test_reload_under_load_keeps_the_replica(cluster):
     wait_converged([a, b], shoppers.counts(), timeout=20, check=shoppers.holds)
     assert watcher.seen, "no stats on store-b during the reload"
     assert all(nodes == ("store-a", "store-b") for nodes in watcher.seen), sorted(set(watcher.seen))
-    for name, before in counters.items():
-        assert metric_sum(b.metrics(), name) == before, name
+    for to, before in transitions_before.items():
+        assert transitions(b, to) == before, to
+    assert replica_generations(b, "store-a") == {generation}
+    assert replica_generations(a, "store-a") == {generation}
     # The same replica: store-a's metas kept their phx_refs on store-b.
     after = presence_snapshot(b)
     for tab in shoppers.on(a):
