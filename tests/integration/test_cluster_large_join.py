@@ -57,8 +57,8 @@ class HeartbeatProbe(threading.Thread):
 
 def test_a_node_joining_next_to_200k_presences_gets_them_through_keys(cluster):
     redis = cluster.start_redis()
-    a = cluster.node("store-a", zone_size=ZONE, overrides=many_connections(1, PER_NODE + 100))
-    b = cluster.node("store-b", zone_size=ZONE, overrides=many_connections(1, PER_NODE + 100))
+    a = cluster.node("store-a", zone_size=ZONE, **many_connections(PER_NODE + 100))
+    b = cluster.node("store-b", zone_size=ZONE, **many_connections(PER_NODE + 100))
     sims = [
         start_sim(a, PER_NODE, duration_s=240, ramp_per_s=8000, source_ips="127.0.0.2-127.0.0.9"),
         start_sim(b, PER_NODE, duration_s=240, ramp_per_s=8000, source_ips="127.0.0.10-127.0.0.17"),
@@ -72,7 +72,7 @@ def test_a_node_joining_next_to_200k_presences_gets_them_through_keys(cluster):
         for probe in probes:
             probe.start()
         time.sleep(0.5)  # the probes' first replies, before the join
-        c = cluster.node("store-c", zone_size=ZONE, overrides=many_connections(1, 1000))
+        c = cluster.node("store-c", zone_size=ZONE)
         wait_for(lambda: stats_snapshot(c)["connections"] == TOTAL + 2, "store-c to hold every presence",
                  timeout=60, step=0.5)
         time.sleep(0.5)  # the probes keep going just after the merge

@@ -58,7 +58,7 @@ def test_the_owner_worker_killed_is_replaced_and_nothing_is_lost(cluster):
 
 def test_the_owner_killed_while_it_merges_a_large_transfer(cluster):
     cluster.start_redis()
-    a = cluster.node("store-a", zone_size="128m", overrides=many_connections(1, BIG_STATE))
+    a = cluster.node("store-a", zone_size="128m", **many_connections(BIG_STATE))
     sim = start_sim(a, BIG_STATE, duration_s=120, ramp_per_s=6000)
     try:
         wait_for(lambda: stats_snapshot(a)["connections"] == BIG_STATE, f"{BIG_STATE} shoppers on store-a",
