@@ -48,7 +48,7 @@ class NodesWatcher(threading.Thread):
 
 def test_reload_under_load_keeps_the_replica(cluster):
     cluster.start_redis()
-    a = cluster.node("store-a", workers=2, timers=DEFAULT_TIMERS)
+    a = cluster.node("store-a", workers=2, timers=DEFAULT_TIMERS, reuseport=True)
     b = cluster.node("store-b", timers=DEFAULT_TIMERS)
     shoppers = Shoppers()
     for i in range(10):
