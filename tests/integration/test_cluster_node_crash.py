@@ -4,6 +4,7 @@ is a new generation that rejoins, gets the others' state, and its old
 generation is forgotten (permdowned) the moment the new one is seen, not
 after `permdown`. Default timers: `down` is 5 s as shipped."""
 
+import signal
 import time
 
 from cluster import (
@@ -13,6 +14,7 @@ from cluster import (
     presence_snapshot,
     replica_generations,
     wait_converged,
+    wait_for,
 )
 
 DEFAULT_DOWN_S = 5.0
@@ -92,3 +94,20 @@ def test_a_node_killed_and_restarted_before_down_loses_its_old_shoppers_at_once(
     assert time.monotonic() - killed_at < DEFAULT_DOWN_S, "the restart took longer than down"
     assert not old & set(seen), f"old generation still shown next to the new one: {sorted(old & set(seen))}"
     wait_converged([a, c], shoppers.counts(), check=shoppers.holds)
+
+
+def test_a_graceful_quit_announces_permdown(cluster):
+    cluster.start_redis()
+    a, c = (cluster.node(name, timers=DEFAULT_TIMERS) for name in ("store-a", "store-c"))
+    shoppers = Shoppers()
+    shoppers.join(a, "store-a-0", "/a")
+    shoppers.join(c, "store-c-0", "/c")
+    wait_converged([a, c], shoppers.counts(), check=shoppers.holds)
+    permdowns = transitions(a, "permdown")
+    c.proc.send_signal(signal.SIGQUIT)  # nginx -s quit
+    c.proc.wait(timeout=15)
+    shoppers.forget_node(c)
+    # With permdown at its 20 min default, only the announcement forgets store-c.
+    wait_for(lambda: transitions(a, "permdown") == permdowns + 1, "store-a to forget store-c", timeout=10)
+    assert replica_generations(a, "store-c") == set()
+    wait_converged([a], shoppers.counts(), check=shoppers.holds)
