@@ -5,9 +5,10 @@
 // meta (phx_refs included), and every node's stats must equal the model's;
 // an update keeps phx_ref_prev on every node; at the end a fresh admin on
 // each node is told exactly the synced state. Prints the final state as JSON
-// on its last line.
+// on one line and keeps every socket open until a line arrives on stdin, so
+// that the test can read the same state through its own admins.
 //
-// Usage: node cluster_scenario.mjs < config.json
+// Usage: node cluster_scenario.mjs config.json
 // config: {"urls": ["ws://127.0.0.1:P1", ...], "nodes": ["store-a", ...],
 //          "admin_tokens": [t, ...] (two per node), "shopper_tokens": {"<sub>": token}}
 import { readFileSync } from "node:fs";
@@ -17,7 +18,7 @@ import WebSocket from "ws";
 const STEP_TIMEOUT_MS = 10000;
 const NEVER_MS = 10 * 60 * 1000; // no reconnects or rejoins during a run
 
-const config = JSON.parse(readFileSync(0, "utf8"));
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const socketErrors = [];
 
 function openSocket(url, path, token) {
@@ -317,6 +318,7 @@ async function main() {
   }
   console.log("scenario: ok");
   console.log(JSON.stringify({ presence: fullPresence(admins[0].state), stats: viewStats(admins[0].stats) }));
+  await new Promise((resolve) => process.stdin.once("data", resolve));
 }
 
 const watchdog = setTimeout(() => {
