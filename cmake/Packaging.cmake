@@ -139,7 +139,8 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER
     "nginx-presence maintainers <maintainers@users.noreply.r-seed-44ac8807.example>")
 set(CPACK_DEBIAN_PACKAGE_SECTION httpd)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# libsodium, libstdc++ and libc come from dpkg-shlibdeps.
+# libsodium, libhiredis0.14 (the cluster's Redis link), libstdc++ and libc come
+# from dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${presence_nginx_abi}")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS nginx)

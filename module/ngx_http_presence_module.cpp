@@ -2,6 +2,7 @@
 // presence module is declared and validated here; handlers live in their own
 // files (socket, zone, token endpoint, metrics).
 #include "ngx_presence_catalog.hpp"
+#include "ngx_presence_cluster.hpp"
 #include "ngx_presence_conf.hpp"
 #include "ngx_presence_endpoint.hpp"
 #include "ngx_presence_keys.hpp"
@@ -43,7 +44,7 @@ bool starts_with(ngx_str_t s, const char* prefix, ngx_str_t* rest) {
   return true;
 }
 
-// presence_zone NAME:SIZE [node=NAME] [change_log=SIZE];
+// presence_zone NAME:SIZE [node=NAME] [change_log=SIZE] [tombstones=N];
 char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   auto* pmcf = static_cast<MainConf*>(conf);
   if (pmcf->zone != nullptr) return const_cast<char*>("is duplicate");
@@ -93,6 +94,16 @@ char* set_zone(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
         return static_cast<char*>(NGX_CONF_ERROR);
       }
       pmcf->change_log_bytes = static_cast<size_t>(n);
+    } else if (starts_with(args[i], "tombstones=", &value)) {
+      const ngx_int_t n = ngx_atoi(value.data, value.len);
+      if (n == NGX_ERROR || static_cast<size_t>(n) < presence::kMinTombstoneLogEntries ||
+          static_cast<size_t>(n) > kMaxTombstones) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive invalid tombstones \"%V\": a count from %uz to %uz",
+                           &cmd->name, &value, presence::kMinTombstoneLogEntries, kMaxTombstones);
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+      pmcf->tombstones = static_cast<size_t>(n);
     } else {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive invalid parameter \"%V\"",
                          &cmd->name, &args[i]);
@@ -239,6 +250,21 @@ constexpr ngx_uint_t kLoc = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LO
 ngx_command_t commands[] = {
     {ngx_string("presence_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_zone,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_cluster"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_cluster,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_redis,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("presence_cluster_batch"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, cluster_batch), nullptr},
+    {ngx_string("presence_cluster_heartbeat"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, cluster_heartbeat),
+     &positive_msec_post},
+    {ngx_string("presence_cluster_down"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, cluster_down),
+     &positive_msec_post},
+    {ngx_string("presence_cluster_permdown"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, cluster_permdown),
+     &positive_msec_post},
     {ngx_string("presence_history"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_history,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("presence_jwt_key"),
@@ -287,6 +313,11 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   auto* pmcf = static_cast<MainConf*>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
   if (pmcf == nullptr) return nullptr;
   pmcf->change_log_bytes = NGX_CONF_UNSET_SIZE;
+  pmcf->tombstones = NGX_CONF_UNSET_SIZE;
+  pmcf->cluster_batch = NGX_CONF_UNSET_MSEC;
+  pmcf->cluster_heartbeat = NGX_CONF_UNSET_MSEC;
+  pmcf->cluster_down = NGX_CONF_UNSET_MSEC;
+  pmcf->cluster_permdown = NGX_CONF_UNSET_MSEC;
   pmcf->history_seconds = NGX_CONF_UNSET;
   pmcf->history_minutes = NGX_CONF_UNSET;
   pmcf->broadcast_interval = NGX_CONF_UNSET_MSEC;
@@ -318,6 +349,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   if (pmcf->node_name.len == 0) {
     ngx_str_set(&pmcf->node_name, "local");  // a macro of two statements
   }
+  if (check_cluster_conf(cf, pmcf) != NGX_CONF_OK) return static_cast<char*>(NGX_CONF_ERROR);
+  // Known only now: presence_cluster may follow presence_zone.
+  const bool clustered = pmcf->cluster != nullptr && !pmcf->cluster->name.empty();
+  ngx_conf_init_size_value(pmcf->tombstones,
+                           clustered ? kDefaultClusterTombstones : kDefaultTombstones);
   return NGX_CONF_OK;
 }
 
@@ -374,12 +410,12 @@ ngx_module_t ngx_http_presence_module = {NGX_MODULE_V1,
                                          &presence::ngx::module_ctx,
                                          presence::ngx::commands,
                                          NGX_HTTP_MODULE,
-                                         nullptr,                      // init master
-                                         presence::ngx::init_module,   // init module
-                                         presence::ngx::init_process,  // init process
-                                         nullptr,                      // init thread
-                                         nullptr,                      // exit thread
-                                         presence::ngx::exit_process,  // exit process
-                                         nullptr,                      // exit master
+                                         nullptr,                             // init master
+                                         presence::ngx::init_module,          // init module
+                                         presence::ngx::init_process,         // init process
+                                         nullptr,                             // init thread
+                                         nullptr,                             // exit thread
+                                         presence::ngx::exit_process,         // exit process
+                                         presence::ngx::cluster_master_exit,  // exit master
                                          NGX_MODULE_V1_PADDING};
 }

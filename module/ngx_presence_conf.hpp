@@ -18,6 +18,8 @@ class Catalog;
 
 namespace presence::ngx {
 
+struct ClusterConf;
+
 // What a location answers for, set by the location-level directives.
 enum class Endpoint : ngx_uint_t { none = 0, shopper, admin, admin_token, demo_token, metrics };
 
@@ -25,6 +27,7 @@ struct MainConf {
   ngx_shm_zone_t* zone;             // presence_zone
   ngx_str_t node_name;              // presence_zone ... node=
   size_t change_log_bytes;          // presence_zone ... change_log=
+  size_t tombstones;                // presence_zone ... tombstones=
   time_t history_seconds;           // presence_history: per-second window
   time_t history_minutes;           // presence_history: per-minute window, in seconds
   ngx_msec_t broadcast_interval;    // presence_broadcast_interval
@@ -35,6 +38,12 @@ struct MainConf {
   // presence_catalog: the handle is freed with the cycle pool, the catalogue
   // with the last tracker handle that holds it.
   std::shared_ptr<const presence::Catalog>* catalog;
+  // presence_cluster, presence_redis (owned by the cycle pool); null: a single node.
+  ClusterConf* cluster;
+  ngx_msec_t cluster_batch;      // presence_cluster_batch
+  ngx_msec_t cluster_heartbeat;  // presence_cluster_heartbeat
+  ngx_msec_t cluster_down;       // presence_cluster_down
+  ngx_msec_t cluster_permdown;   // presence_cluster_permdown
 };
 
 struct LocConf {
@@ -66,6 +75,17 @@ inline constexpr ngx_uint_t kDefaultMaxStrings = 0;  // as many as the zone's st
 inline constexpr size_t kMinDefaultChangeLog = 4 * 1024 * 1024;
 inline constexpr size_t kMaxDefaultChangeLog = 64 * 1024 * 1024;
 inline constexpr size_t kDefaultChangeLog = kMinDefaultChangeLog;
+// Removals remembered for delta extraction: a single node's feeds need few; a
+// cluster's peers catch up from them, about 5 s of removals at 50,000/s.
+inline constexpr size_t kDefaultTombstones = 16384;
+inline constexpr size_t kDefaultClusterTombstones = 262144;
+inline constexpr size_t kMaxTombstones = 16 * 1024 * 1024;
+// Phoenix.Tracker-like timing, faster: a change is seen on every node within
+// a batch period; a silent node is hidden after `down`, forgotten after `permdown`.
+inline constexpr ngx_msec_t kDefaultClusterBatchMs = 50;
+inline constexpr ngx_msec_t kDefaultClusterHeartbeatMs = 1000;
+inline constexpr ngx_msec_t kDefaultClusterDownMs = 5000;
+inline constexpr ngx_msec_t kDefaultClusterPermdownMs = 20 * 60 * 1000;
 
 }  // namespace presence::ngx
 

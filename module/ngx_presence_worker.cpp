@@ -10,6 +10,7 @@
 #include "ngx_presence_worker.hpp"
 
 #include "ngx_presence_broadcast.hpp"
+#include "ngx_presence_cluster.hpp"
 #include "ngx_presence_connection.hpp"
 #include "ngx_presence_guard.hpp"
 #include "ngx_presence_history.hpp"
@@ -81,12 +82,15 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
   g_reaper.cancelable = 1;
   // At once: this worker may be the replacement of one that just died.
   reap(&g_reaper);
+  cluster_worker_start(cycle);
   return NGX_OK;
 }
 
 void exit_process(ngx_cycle_t* cycle) noexcept {
   presence::Tracker* tracker = zone_tracker();
   if (tracker == nullptr) return;
+  // First: another worker takes the Redis link while this one cleans up.
+  cluster_worker_exit(cycle);
   // When this fails, the reaper of another worker removes them.
   guarded(cycle->log, NGX_LOG_WARN, "removing this worker's presences",
           [&] { tracker->untrack_owner(worker_owner(0).process()); });

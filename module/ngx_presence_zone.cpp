@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 
+#include "ngx_presence_cluster.hpp"
 #include "ngx_presence_guard.hpp"
 #include "presence/process_identity.hpp"
 
@@ -29,6 +30,7 @@ struct WorkerSockets {
 struct ZoneHeader {
   Counters counters;
   WorkerSockets workers[NGX_MAX_PROCESSES];
+  ClusterShared cluster;
   u_char* region;
   size_t region_size;
 };
@@ -73,6 +75,7 @@ presence::TrackerConfig tracker_config(const MainConf* pmcf) {
   cfg.generation = static_cast<std::uint64_t>(ngx_time()) * 1000000u +
                    static_cast<std::uint64_t>(ngx_pid % 1000000);
   cfg.change_log_bytes = pmcf->change_log_bytes;
+  cfg.tombstone_log_entries = pmcf->tombstones;
   cfg.history_seconds = static_cast<size_t>(pmcf->history_seconds);
   cfg.history_minutes = static_cast<size_t>(pmcf->history_minutes) / 60;
   cfg.stats_top = pmcf->stats_top;
@@ -113,6 +116,13 @@ bool same_settings(ngx_shm_zone_t* shm_zone, const MainConf* now, const MainConf
                   "presence_zone \"%V\" cannot change change_log=%uz to %uz bytes on reload: "
                   "restart nginx, or give the zone another size",
                   &shm_zone->shm.name, before->change_log_bytes, now->change_log_bytes);
+    return false;
+  }
+  if (now->tombstones != before->tombstones) {
+    ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                  "presence_zone \"%V\" cannot change tombstones=%uz to %uz on reload: "
+                  "restart nginx, or give the zone another size",
+                  &shm_zone->shm.name, before->tombstones, now->tombstones);
     return false;
   }
   return true;
@@ -211,6 +221,17 @@ presence::Tracker* zone_tracker() noexcept {
 Counters* zone_counters() noexcept {
   ZoneState* zone = current_zone();
   return zone != nullptr ? &zone->shared->counters : nullptr;
+}
+
+ClusterShared* zone_cluster() noexcept {
+  ZoneState* zone = current_zone();
+  return zone != nullptr ? &zone->shared->cluster : nullptr;
+}
+
+ngx_shmtx_t* zone_mutex() noexcept {
+  ZoneState* zone = current_zone();
+  if (zone == nullptr) return nullptr;
+  return &reinterpret_cast<ngx_slab_pool_t*>(zone->conf->zone->shm.addr)->mutex;
 }
 
 void count_socket(ngx_atomic_int_t n) noexcept {

@@ -32,6 +32,10 @@ char* zone_configure(ngx_conf_t* cf, MainConf* pmcf) noexcept;
 // nullptr when the current cycle has no presence_zone (or it is not set up).
 presence::Tracker* zone_tracker() noexcept;
 Counters* zone_counters() noexcept;
+// The zone's cluster block (lease, cursor, status), and the zone's one lock.
+struct ClusterShared;
+ClusterShared* zone_cluster() noexcept;
+ngx_shmtx_t* zone_mutex() noexcept;
 
 inline void count(ngx_atomic_t Counters::*field, ngx_atomic_int_t n = 1) noexcept {
   if (Counters* c = zone_counters()) ngx_atomic_fetch_add(&(c->*field), n);

@@ -71,12 +71,14 @@ def test_package_is_named_like_debians_module_packages(deb):
     assert fields["Recommends"] == "nginx"
 
 
-def test_package_depends_on_the_nginx_abi_and_libsodium(deb):
+def test_package_depends_on_the_nginx_abi_libsodium_and_hiredis(deb):
     provides = run("dpkg-query", "-W", "-f=${Provides}", "nginx").stdout
     abi = re.search(r"nginx-abi-[^ ,]+", provides).group(0)
     depends = [d.strip() for d in control(deb)["Depends"].split(",")]
     assert abi in depends, depends
     assert any(d.startswith("libsodium") for d in depends), depends
+    # The Redis link of a cluster is hiredis 0.14's asynchronous API.
+    assert any(d.startswith("libhiredis0.14") for d in depends), depends
 
 
 def test_lintian_reports_no_error_and_no_unexplained_warning(deb):

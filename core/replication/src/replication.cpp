@@ -11,53 +11,19 @@
 #include "presence/crash_hook.hpp"
 #include "presence/phx_ref.hpp"
 #include "presence/replication.hpp"
+#include "replica_slots.hpp"
 
 namespace presence {
 
+using shm::add_replica;
+using shm::find_replica;
+using shm::name_of;
 using shm::Offset;
 using shm::PresenceStore;
+using shm::same_name;
+using shm::valid_delta;
 
 namespace {
-
-ReplicaName name_of(const shm::ReplicaSlot& slot) {
-  return ReplicaName{std::string(slot.name.data(), slot.name_len), slot.generation};
-}
-
-bool same_name(const shm::ReplicaSlot& slot, const ReplicaName& name) {
-  return slot.generation == name.generation && slot.name_len == name.node.size() &&
-         std::memcmp(slot.name.data(), name.node.data(), name.node.size()) == 0;
-}
-
-int find_replica(shm::Header& h, const ReplicaName& name) {
-  for (std::size_t i = 0; i < kMaxReplicas; ++i) {
-    if (h.replicas[i].state != ReplicaState{} && same_name(h.replicas[i], name)) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
-// A new slot for `name`: an unused one, else one whose replica was permdown.
-int add_replica(shm::Header& h, const ReplicaName& name) {
-  int slot = -1;
-  for (std::size_t i = 1; i < kMaxReplicas && slot < 0; ++i) {
-    if (h.replicas[i].state == ReplicaState{}) slot = static_cast<int>(i);
-  }
-  for (std::size_t i = 1; i < kMaxReplicas && slot < 0; ++i) {
-    if (h.replicas[i].state == ReplicaState::permdown && h.replicas[i].metas == 0) {
-      slot = static_cast<int>(i);
-    }
-  }
-  if (slot < 0) return -1;
-  auto& r = h.replicas[static_cast<std::size_t>(slot)];
-  r = shm::ReplicaSlot{};
-  r.state = ReplicaState::up;
-  r.name_len = static_cast<std::uint8_t>(name.node.size());
-  std::memcpy(r.name.data(), name.node.data(), name.node.size());
-  r.generation = name.generation;
-  r.tag = replica_tag(name);
-  return slot;
-}
 
 // The copy taken for an extraction: this head, then join records, then tombstones.
 struct ExtractHead {
@@ -66,23 +32,6 @@ struct ExtractHead {
   std::uint32_t leaves;
   std::uint8_t full_state;
 };
-
-bool valid_join(const DeltaJoin& j, const Delta& d) {
-  return shm::within_bounds(j.meta) && shm::within_bounds(j.topic, j.key) && j.clock > d.from &&
-         j.clock <= d.to && j.lineage >= 1 && j.lineage <= j.clock && j.prev_clock < j.clock;
-}
-
-bool valid_delta(const Delta& d) {
-  if (d.origin.node.empty() || d.origin.node.size() > kMaxNodeNameBytes || d.to < d.from) {
-    return false;
-  }
-  if (d.full_state && (d.from != 0 || !d.leaves.empty())) return false;
-  return std::all_of(d.joins.begin(), d.joins.end(),
-                     [&](const DeltaJoin& j) { return valid_join(j, d); }) &&
-         std::all_of(d.leaves.begin(), d.leaves.end(), [&](const DeltaLeave& l) {
-           return l.clock >= 1 && l.clock <= d.to && l.lineage >= 1 && l.lineage <= l.clock;
-         });
-}
 
 }  // namespace
 
@@ -243,6 +192,18 @@ MergeStatus Replication::merge(const Delta& d) {
     const Offset m = s.find_lineage(slot, l.lineage);
     if (m != 0 && s.at<shm::MetaRecord>(m).clock <= l.clock) s.remove(m);
   }
+  // What a full state no longer lists goes before its joins come in: a
+  // region full of stale metas still takes the state that replaces them.
+  if (d.full_state) {
+    for (Offset m = replica.meta_head; m != 0;) {
+      const auto& rec = s.at<shm::MetaRecord>(m);
+      const Offset next = rec.replica_next;
+      if (rec.clock <= d.to && !std::binary_search(listed.begin(), listed.end(), rec.clock)) {
+        s.remove(m);
+      }
+      m = next;
+    }
+  }
   bool full = false;
   for (const DeltaJoin& j : d.joins) {
     if (seen.contains(j.clock)) continue;
@@ -268,23 +229,13 @@ MergeStatus Replication::merge(const Delta& d) {
     if (fits) removed.store(replica);
     return MergeStatus::region_full;
   }
-  if (d.full_state) {
-    for (Offset m = replica.meta_head; m != 0;) {
-      const auto& rec = s.at<shm::MetaRecord>(m);
-      const Offset next = rec.replica_next;
-      if (rec.clock <= d.to && !std::binary_search(listed.begin(), listed.end(), rec.clock)) {
-        s.remove(m);
-      }
-      m = next;
-    }
-  }
   after.store(replica);
   return MergeStatus::ok;
 }
 
 namespace {
 
-enum class Transition { down, up, permdown };
+enum class Transition { down, up, permdown, readmit };
 
 bool transition(std::byte* base, LockOps lock, const ReplicaName& name, Transition to) {
   shm::Locked locked(base, lock);
@@ -293,10 +244,18 @@ bool transition(std::byte* base, LockOps lock, const ReplicaName& name, Transiti
   const int found = find_replica(h, name);
   if (found <= static_cast<int>(shm::kLocalReplica)) return false;
   auto& replica = h.replicas[static_cast<std::size_t>(found)];
-  const bool allowed = to == Transition::down ? replica.state == ReplicaState::up
-                       : to == Transition::up ? replica.state == ReplicaState::down
-                                              : replica.state != ReplicaState::permdown;
+  const bool allowed = to == Transition::down      ? replica.state == ReplicaState::up
+                       : to == Transition::up      ? replica.state == ReplicaState::down
+                       : to == Transition::readmit ? replica.state == ReplicaState::permdown
+                                                   : replica.state != ReplicaState::permdown;
   if (!allowed) return false;
+  if (to == Transition::readmit) {
+    // Permdown left no metas and an empty context: the slot starts over.
+    shm::OriginContext{}.store(replica);
+    replica.state = ReplicaState::up;
+    s.bump_stats_version();
+    return true;
+  }
   for (Offset m = replica.meta_head; m != 0;) {
     const Offset next = s.at<shm::MetaRecord>(m).replica_next;
     if (to == Transition::permdown) {
@@ -326,6 +285,9 @@ bool Replication::replica_up(const ReplicaName& r) {
 }
 bool Replication::replica_permdown(const ReplicaName& r) {
   return transition(base_, lock_, r, Transition::permdown);
+}
+bool Replication::replica_readmit(const ReplicaName& r) {
+  return transition(base_, lock_, r, Transition::readmit);
 }
 
 }  // namespace presence

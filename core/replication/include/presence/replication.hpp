@@ -7,11 +7,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "presence/crdt.hpp"
 #include "presence/tracker.hpp"
 
 namespace presence {
+
+// A merge too large for one hold of the zone lock, applied by
+// Replication::merge_slice: leaves, a full state's unlisted metas, then
+// joins, without acknowledging the range; the last slice stores the context. A process killed
+// between slices leaves metas of the range without its dots: a later merge of the range finds them
+// (one meta per lineage) and the range is asked for again, so the merge stays idempotent.
+class MergeJob {
+ public:
+  explicit MergeJob(Delta delta);
+  bool done() const noexcept { return phase_ == Phase::done; }
+  const Delta& delta() const noexcept { return delta_; }
+  std::size_t slices() const noexcept { return slices_; }
+
+ private:
+  friend class Replication;
+  enum class Phase : std::uint8_t { begin, leaves, sweep, joins, done };
+  Delta delta_;
+  std::vector<std::uint64_t> listed_;  // a full state's clocks, sorted
+  bool valid_ = false;
+  Phase phase_ = Phase::begin;
+  std::size_t next_ = 0;           // next leave or join
+  std::uint32_t sweep_at_ = 0;     // next meta of the sweep; 0: from the head
+  std::uint64_t sweep_clock_ = 0;  // its clock, to notice a list changed under us
+  std::uint64_t repairs_ = 0;
+  std::size_t slices_ = 0;
+};
 
 class Replication {
  public:
@@ -24,11 +51,18 @@ class Replication {
   Delta extract_full_state();
   // Idempotent, commutative, associative; costs O(size of the delta).
   MergeStatus merge(const Delta& delta);
+  // One slice of `job`, the lock held about `budget_ns` at most (the clock is
+  // read every few dozen records). MergeStatus::ok while !job.done(); then
+  // what merge() would have returned.
+  MergeStatus merge_slice(MergeJob& job, std::int64_t budget_ns);
   // Hide a replica's metas (leaves in the change stream), show them again, or
   // forget the replica and its context for good.
   bool replica_down(const ReplicaName& replica);
   bool replica_up(const ReplicaName& replica);
   bool replica_permdown(const ReplicaName& replica);
+  // A forgotten replica speaks again: up, with an empty context, so that it is
+  // merged from scratch (its full state). False unless it is permdown here.
+  bool replica_readmit(const ReplicaName& replica);
 
  private:
   std::byte* base_;
