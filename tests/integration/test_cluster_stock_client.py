@@ -9,10 +9,17 @@ import json
 import subprocess
 from pathlib import Path
 
-from cluster import wait_converged
+from cluster import stats_snapshot, wait_converged, wait_for
 
 SCENARIO = Path(__file__).resolve().parent / "js" / "cluster_scenario.mjs"
 NODES = ("store-a", "store-b", "store-c")
+
+
+def test_stats_list_every_node_up_before_any_shopper(cluster):
+    cluster.start_redis()
+    nodes = [cluster.node(name) for name in NODES]
+    wait_for(lambda: all(stats_snapshot(node)["nodes"] == sorted(NODES) for node in nodes),
+             "every node listed on every node", timeout=10, step=0.2)
 
 
 def test_stock_clients_on_three_nodes_see_one_presence(cluster, node_env, tmp_path):
@@ -54,5 +61,7 @@ def test_stock_clients_on_three_nodes_see_one_presence(cluster, node_env, tmp_pa
         if scenario.poll() is None:
             scenario.kill()
             scenario.wait()
-    # The client's sockets closed with it: every node forgets them.
-    wait_converged(nodes, {}, timeout=10)
+    # The client's sockets closed with it: every node forgets them, and
+    # still counts every node, up with no shopper.
+    _, stats = wait_converged(nodes, {}, timeout=10)
+    assert stats["nodes"] == sorted(NODES), stats
