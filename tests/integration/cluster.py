@@ -860,9 +860,11 @@ def processes_for(sockets):
 
 
 def start_sim(node, shoppers, duration_s, ramp_per_s=5000, update_rate=0,
-              source_ips="127.0.0.2-127.0.0.9", report=None, tabs_fraction=0.0):
+              source_ips="127.0.0.2-127.0.0.9", report=None, tabs_fraction=0.0, reconnect=False):
     """bench/shopper-sim against `node`: `shoppers` sockets, each one meta,
-    held for `duration_s` from the first attempt, then closed. Returns the Popen."""
+    held for `duration_s` from the first attempt, then closed; with
+    `reconnect`, a tab whose handshake failed on a loaded machine tries
+    again a second or two later. Returns the Popen."""
     command = [
         str(SIM),
         "--url", f"{node.ws_url}/socket/websocket",
@@ -873,7 +875,7 @@ def start_sim(node, shoppers, duration_s, ramp_per_s=5000, update_rate=0,
         "--update-rate", str(update_rate), "--tabs-fraction", str(tabs_fraction),
         "--heartbeat", "300", "--timeout", "30",  # idle sockets cost the machine nothing
         "--report", str(report or os.devnull),
-    ]
+    ] + (["--reconnect", "--away", "1.5"] if reconnect else [])
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -911,3 +913,12 @@ def replica_generations(node, name):
         int(g) for key in node.metrics()
         for g in re.findall(rf'^presence_cluster_replica_up\{{.*node="{re.escape(name)}",generation="(\d+)"', key)
     }
+
+
+def connections_on(node):
+    """The connections a node's stats count, or None while a loaded node's
+    listener does not take one more handshake in time."""
+    try:
+        return stats_snapshot(node)["connections"]
+    except (OSError, TimeoutError, AssertionError):
+        return None

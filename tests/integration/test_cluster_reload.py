@@ -6,13 +6,13 @@ load ends every node holds exactly the tabs still open."""
 import threading
 
 from cluster import (
+    connections_on,
     DEFAULT_TIMERS,
     Shoppers,
     replica_generations,
     open_subs,
     presence_snapshot,
     start_sim,
-    stats_snapshot,
     stop_sim,
     transitions,
     wait_converged,
@@ -64,7 +64,7 @@ def test_reload_under_load_keeps_the_replica(cluster):
     watcher = NodesWatcher(b)
     watcher.start()
     try:
-        wait_for(lambda: stats_snapshot(b)["connections"] >= SIM_SHOPPERS + 13, "the load on store-a seen on store-b",
+        wait_for(lambda: (connections_on(b) or 0) >= SIM_SHOPPERS + 13, "the load on store-a seen on store-b",
                  timeout=20, step=0.25)
         old_workers = set(a.worker_pids())
         a.reload()
