@@ -922,3 +922,13 @@ def connections_on(node):
         return stats_snapshot(node)["connections"]
     except (OSError, TimeoutError, AssertionError):
         return None
+
+
+def cluster_counters(node):
+    """The non-zero cluster samples of a node's /metrics, for failure messages."""
+    try:
+        metrics = node.metrics()
+    except OSError as err:
+        return f"/metrics unreadable: {err}"
+    return {key.replace("presence_cluster_", ""): value for key, value in metrics.items()
+            if key.startswith("presence_cluster_") and value and "silence" not in key and "lag" not in key}

@@ -8,6 +8,8 @@ import threading
 import time
 
 from cluster import (
+    DEFAULT_TIMERS,
+    cluster_counters,
     connections_on,
     many_connections,
     metric_sum,
@@ -24,6 +26,8 @@ ZONE = "384m"  # every zone holds all 200,000 presences
 HEARTBEAT_BOUND_S = 0.100
 PROBE_PERIOD_S = 0.02
 LINKS_PER_NODE = 2
+# The shipped timers: a link is not given up on after 3 x 200 ms of a
+# machine this loaded.
 # Handshakes a second per simulator: what two shared cores take with the
 # cluster replicating; a handshake that times out anyway is tried again.
 RAMP_PER_S = 3000
@@ -62,8 +66,8 @@ class HeartbeatProbe(threading.Thread):
 
 def test_a_node_joining_next_to_200k_presences_gets_them_through_keys(cluster):
     redis = cluster.start_redis()
-    a = cluster.node("store-a", zone_size=ZONE, **many_connections(PER_NODE + 100))
-    b = cluster.node("store-b", zone_size=ZONE, **many_connections(PER_NODE + 100))
+    a = cluster.node("store-a", zone_size=ZONE, timers=DEFAULT_TIMERS, **many_connections(PER_NODE + 100))
+    b = cluster.node("store-b", zone_size=ZONE, timers=DEFAULT_TIMERS, **many_connections(PER_NODE + 100))
     sims = [
         start_sim(a, PER_NODE, duration_s=240, ramp_per_s=RAMP_PER_S, source_ips="127.0.0.2-127.0.0.9",
                   reconnect=True),
@@ -79,9 +83,13 @@ def test_a_node_joining_next_to_200k_presences_gets_them_through_keys(cluster):
         for probe in probes:
             probe.start()
         time.sleep(0.5)  # the probes' first replies, before the join
-        c = cluster.node("store-c", zone_size=ZONE)
-        wait_for(lambda: connections_on(c) == TOTAL + 2, "store-c to hold every presence",
-                 timeout=60, step=0.5)
+        c = cluster.node("store-c", zone_size=ZONE, timers=DEFAULT_TIMERS)
+        try:
+            wait_for(lambda: connections_on(c) == TOTAL + 2, "store-c to hold every presence", timeout=60, step=0.5)
+        except AssertionError as err:
+            raise AssertionError(f"{err}: store-c holds {connections_on(c)}\n"
+                                 + "\n".join(f"{n.name}: {cluster_counters(n)}" for n in (a, b, c))
+                                 + f"\nstore-c's log:\n{c.error_log[-3000:]}") from None
         time.sleep(0.5)  # the probes keep going just after the merge
         for probe in probes:
             probe.stop()
