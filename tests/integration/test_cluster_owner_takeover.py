@@ -19,7 +19,14 @@ from cluster import (
 )
 from helpers import worker_of
 
-BIG_STATE = 30_000
+BIG_STATE = 60_000
+
+
+def slices(node):
+    try:
+        return metric_sum(node.metrics(), "presence_cluster_merge_slices_total")
+    except OSError:
+        return 0
 
 
 def test_the_owner_worker_killed_is_replaced_and_nothing_is_lost(cluster):
@@ -59,20 +66,14 @@ def test_the_owner_killed_while_it_merges_a_large_transfer(cluster):
     try:
         wait_for(lambda: connections_on(a) == BIG_STATE, f"{BIG_STATE} shoppers on store-a",
                  timeout=60, step=0.5)
-        b = cluster.node("store-b", workers=2, zone_size="128m")
-        # Kill b's owner as soon as it has begun merging what a sent.
+        b = cluster.node("store-b", workers=2, zone_size="128m", start=False)
+        b.start()
         owner = wait_for(b.redis_owner, "store-b's Redis owner", timeout=10, step=0.005)
-
-        def merging():
-            try:
-                return metric_sum(b.metrics(), "presence_cluster_merge_slices_total") > 0
-            except Exception:
-                return False
-
-        wait_for(merging, "store-b to start merging", timeout=10, step=0.002)
+        # Killed as soon as its merge shows; the merge may have ended by then
+        # (what /metrics shows lags the merge), the takeover must hold either way.
+        wait_for(lambda: slices(b) > 0, "store-b to start merging", timeout=10, step=0.001)
         cluster.expected_crashes.add(owner)
         os.kill(owner, signal.SIGKILL)
-        merged_before_kill = metric_sum(b.metrics(), "presence_cluster_merges_total")
         shoppers = Shoppers()
         shoppers.join(b, "store-b-0", "/b")
         wait_for(lambda: (pid := b.redis_owner()) not in (None, owner) and pid, "a new owner on store-b", 5)
@@ -80,6 +81,5 @@ def test_the_owner_killed_while_it_merges_a_large_transfer(cluster):
                  timeout=30, step=0.5)
         assert connections_on(a) == BIG_STATE + 1
         assert stats_snapshot(a) == stats_snapshot(b)
-        print(f"merges completed on store-b before the kill: {merged_before_kill}")
     finally:
         stop_sim(sim)
