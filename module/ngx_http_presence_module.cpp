@@ -346,10 +346,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"presence_jwt_leeway\" must be from 0 to 1h");
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  // Before the node name's default: a cluster's nodes must be named.
+  if (check_cluster_conf(cf, pmcf) != NGX_CONF_OK) return static_cast<char*>(NGX_CONF_ERROR);
   if (pmcf->node_name.len == 0) {
     ngx_str_set(&pmcf->node_name, "local");  // a macro of two statements
   }
-  if (check_cluster_conf(cf, pmcf) != NGX_CONF_OK) return static_cast<char*>(NGX_CONF_ERROR);
   // Known only now: presence_cluster may follow presence_zone.
   const bool clustered = pmcf->cluster != nullptr && !pmcf->cluster->name.empty();
   ngx_conf_init_size_value(pmcf->tombstones,

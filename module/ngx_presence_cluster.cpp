@@ -48,6 +48,8 @@ constexpr std::size_t kMaxCommandBuffered =
 // Commands sent and not yet answered: room for the largest transfer.
 constexpr std::size_t kMaxUnansweredBytes =
     presence::cluster::kMaxAssembledBytes + 2 * presence::cluster::kMaxInlineMessageBytes;
+// A worker that failed to start the node (logged) tries again after this long.
+constexpr std::int64_t kStartRetryMs = 5000;
 // The master's announcement at a stop: connect, AUTH and PUBLISH each wait this long at most.
 constexpr int kMasterPublishTimeoutMs = 200;
 
@@ -114,6 +116,10 @@ class Driver final : public RedisLinkObserver {
       return;
     }
     const std::int64_t now = ngx_now_ms();
+    if (!owning() && now < start_again_ms_) {
+      ngx_add_timer(&g_lease_timer, static_cast<ngx_msec_t>(presence::cluster::kLeaseRenewMs));
+      return;
+    }
     const presence::cluster::LeaseAction action = lease_step(now);
     using presence::cluster::LeaseAction;
     if (owning() && action != LeaseAction::renew) {
@@ -127,6 +133,12 @@ class Driver final : public RedisLinkObserver {
 
   void batch_tick() noexcept {
     if (!owning()) return;
+    // Stalled past the lease (a long block of this worker): another worker
+    // took over, and one owner publishes at a time.
+    if (static_cast<std::uint32_t>(shared_.lease_pid) != self_.pid) {
+      stop_owning("another worker holds the lease now");
+      return;
+    }
     const std::int64_t now = ngx_now_ms();
     std::vector<Command> out;
     if (guarded(log_, NGX_LOG_ERR, "cluster tick", [&] { node_->tick(now, out); })) execute(out);
@@ -232,12 +244,14 @@ class Driver final : public RedisLinkObserver {
                                       kMaxSubscriberBuffered, 0, *this, &shared_.status, log_);
     });
     if (!started) {
+      // Logged by guarded(); another worker may fare better, this one waits.
       stop_owning(nullptr);
       release_lease();
+      start_again_ms_ = now + kStartRetryMs;
       return;
     }
-    if (took_over) presence::cluster::bump(shared_.status.counters.takeovers);
     if (took_over) {
+      presence::cluster::bump(shared_.status.counters.takeovers);
       ngx_log_error(NGX_LOG_NOTICE, log_, 0,
                     "presence cluster: this worker took over the Redis link of node \"%V\" in "
                     "cluster \"%s\" from worker %ui, which exited or stalled",
@@ -393,6 +407,7 @@ class Driver final : public RedisLinkObserver {
   RedisEndpoint endpoint_;
   presence::ProcessIdentity self_;
   std::uint64_t taken_from_ = 0;
+  std::int64_t start_again_ms_ = 0;
   std::unique_ptr<presence::cluster::Node> node_;
   std::unique_ptr<RedisLink> command_;
   std::unique_ptr<RedisLink> subscriber_;

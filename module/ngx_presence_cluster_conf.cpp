@@ -188,6 +188,13 @@ char* check_cluster_conf(ngx_conf_t* cf, MainConf* pmcf) noexcept {
                        "\"presence_cluster\" needs \"presence_zone\": the zone it replicates");
     return conf_error();
   }
+  if (pmcf->node_name.len == 0) {
+    // Every node of a cluster under the default name would be one replica.
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"presence_cluster\" needs \"presence_zone ... node=NAME\": a name "
+                       "of its own for each node of the cluster");
+    return conf_error();
+  }
   if (pmcf->cluster_batch < 1 || pmcf->cluster_batch > pmcf->cluster_heartbeat) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"presence_cluster_batch\" must be from 1ms to "

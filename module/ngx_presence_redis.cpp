@@ -193,10 +193,10 @@ void RedisLink::became_ready() noexcept {
   if (role_ == Role::subscriber || endpoint_.auth != nullptr) backoff_.reset();
   if (connect_timer_.ev.timer_set) ngx_del_timer(&connect_timer_.ev);
   if (status_ != nullptr) presence::cluster::bump(status_->counters.redis_connects);
-  if (may_log()) {
+  if (up_log_.take()) {
     guarded(log_, NGX_LOG_ERR, "redis link", [&] {
       const std::string address = presence::cluster::describe(endpoint_.address);
-      const std::string more = left_out();
+      const std::string more = up_log_.note();
       ngx_log_error(NGX_LOG_NOTICE, log_, 0, "presence cluster: redis %s link to %s is up%s",
                     role_name(), address.c_str(), more.c_str());
     });
@@ -235,35 +235,34 @@ void RedisLink::lost() noexcept {
 }
 
 void RedisLink::log_failure(const std::string& why, std::int64_t delay_ms) noexcept {
-  if (!may_log()) return;
+  if (!failure_log_.take()) return;
   guarded(log_, NGX_LOG_ERR, "redis link", [&] {
     const std::string address = presence::cluster::describe(endpoint_.address);
-    const std::string more = left_out();
+    const std::string more = failure_log_.note();
     ngx_log_error(NGX_LOG_ERR, log_, 0,
                   "presence cluster: redis %s link to %s: %s; reconnecting in %L ms%s", role_name(),
                   address.c_str(), why.c_str(), static_cast<std::int64_t>(delay_ms), more.c_str());
   });
 }
 
-bool RedisLink::may_log() noexcept {
+bool RedisLink::LogBudget::take() noexcept {
   const std::int64_t now = ngx_now_ms();
-  if (log_lines_ == 0 || now - log_window_ms_ >= kRedisLogIntervalMs) {
-    log_window_ms_ = now;
-    log_lines_ = 0;
+  if (lines == 0 || now - window_ms >= kRedisLogIntervalMs) {
+    window_ms = now;
+    lines = 0;
   }
-  if (log_lines_ < kRedisLogLines) {
-    ++log_lines_;
+  if (lines < kRedisLogLines) {
+    ++lines;
     return true;
   }
-  ++left_out_;
+  ++left_out;
   return false;
 }
 
-// " (N lines left out)" once, after lines were left out.
-std::string RedisLink::left_out() {
-  if (left_out_ == 0) return {};
-  std::string text = " (" + std::to_string(left_out_) + " lines of this link left out before)";
-  left_out_ = 0;
+std::string RedisLink::LogBudget::note() {
+  if (left_out == 0) return {};
+  std::string text = " (" + std::to_string(left_out) + " like it left out before)";
+  left_out = 0;
   return text;
 }
 
@@ -522,10 +521,10 @@ void RedisLink::on_reply(redisAsyncContext*, void* r, void* privdata) noexcept {
   if (reply != nullptr) link->backoff_.reset();
   if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
     if (link->status_ != nullptr) presence::cluster::bump(link->status_->counters.redis_errors);
-    if (link->may_log()) {
+    if (link->failure_log_.take()) {
       guarded(link->log_, NGX_LOG_ERR, "redis link", [&] {
         const std::string why = link->scrub({reply->str, reply->len});
-        const std::string more = link->left_out();
+        const std::string more = link->failure_log_.note();
         ngx_log_error(NGX_LOG_ERR, link->log_, 0, "presence cluster: redis refused %s: %s%s",
                       pending->command, why.c_str(), more.c_str());
       });

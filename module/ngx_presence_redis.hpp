@@ -25,8 +25,9 @@ namespace presence::ngx {
 
 // A connection must be up (connected, authenticated, subscribed) this soon.
 inline constexpr ngx_msec_t kRedisConnectTimeoutMs = 2000;
-// A link logs at most kRedisLogLines lines (failures, reconnects, refused
-// commands) every kRedisLogIntervalMs; the next line says how many it left out.
+// A link logs at most kRedisLogLines failures (and refused commands), and as
+// many reconnects, every kRedisLogIntervalMs; the next line of the kind says
+// how many were left out.
 inline constexpr std::int64_t kRedisLogIntervalMs = 10'000;
 inline constexpr std::size_t kRedisLogLines = 4;
 // Redis error texts quoted in a log line are cut to this length.
@@ -111,9 +112,16 @@ class RedisLink {
   void lost() noexcept;
   void schedule_reconnect() noexcept;
   void log_failure(const std::string& why, std::int64_t delay_ms) noexcept;
-  // True when a line may be logged now; counts the ones that may not.
-  bool may_log() noexcept;
-  std::string left_out();
+  // Lines of one kind logged in the current window, and those left out.
+  struct LogBudget {
+    std::int64_t window_ms = 0;
+    std::size_t lines = 0;
+    std::size_t left_out = 0;
+    // True when a line may be logged now; counts the ones that may not.
+    bool take() noexcept;
+    // " (N ... left out before)" once, after lines were left out.
+    std::string note();
+  };
   bool send(std::initializer_list<std::string_view> argv, Pending* pending) noexcept;
   void answered(std::size_t bytes) noexcept;
   void after_read() noexcept;
@@ -156,9 +164,8 @@ class RedisLink {
   std::size_t unanswered_ = 0;
   std::size_t unanswered_bytes_ = 0;
   std::int64_t last_answer_ms_ = 0;
-  std::int64_t log_window_ms_ = 0;
-  std::size_t log_lines_ = 0;
-  std::size_t left_out_ = 0;
+  LogBudget failure_log_;
+  LogBudget up_log_;
 };
 
 }  // namespace presence::ngx

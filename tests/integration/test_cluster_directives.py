@@ -170,6 +170,14 @@ def test_cluster_needs_a_zone(server):
     refused(server, f"{CLUSTER}\n{REDIS}", "presence_cluster", "needs \"presence_zone\"", zone=False)
 
 
+def test_cluster_needs_a_node_name(server):
+    text = server.conf.read_text()
+    text, n = re.subn(r"presence_zone ([^ ;]*) node=[^ ;]*;", r"presence_zone \1;", text)
+    assert n == 1
+    server.conf.write_text(text)
+    refused(server, f"{CLUSTER}\n{REDIS}", "presence_cluster", "node=NAME")
+
+
 def test_redis_needs_a_cluster(server):
     refused(server, REDIS, "presence_redis", "needs \"presence_cluster\"")
 

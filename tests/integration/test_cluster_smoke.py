@@ -5,10 +5,13 @@ graceful stop of a node is announced, so its shoppers vanish from the other
 node at once rather than after `presence_cluster_down`."""
 
 import os
+import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,11 +42,11 @@ def redis_port(tmp_path):
         proc.wait(timeout=10)
 
 
-def cluster_node(nginx_factory, node, redis_port):
+def cluster_node(nginx_factory, node, redis_port, redis_address=None):
     cluster = "\n".join(
         [
             "presence_cluster smoke secret=.run/keys/cluster.secret;",
-            f"presence_redis 127.0.0.1:{redis_port};",
+            f"presence_redis {redis_address or f'127.0.0.1:{redis_port}'};",
             "presence_cluster_batch 20ms;",
             f"presence_cluster_down {DOWN};",
             "presence_cluster_permdown 10m;",
@@ -145,3 +148,50 @@ def test_an_oversized_message_drops_the_subscriber_once(nginx_factory, redis_por
     publish(redis_port, "smoke:all", 10)
     assert a.error_log.count(oversized) == 1, a.error_log[-2000:]
     assert a.error_log.count(up) == 2, a.error_log[-2000:]
+
+
+def test_a_unix_socket_link(nginx_factory):
+    # Workers run as nobody: the socket's folder and the socket are open to them.
+    folder = Path(tempfile.mkdtemp(prefix="presence-redis-"))
+    os.chmod(folder, 0o755)
+    path = folder / "redis.sock"
+    proc = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(path), "--unixsocketperm", "777",
+         "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not path.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        a = cluster_node(nginx_factory, "store-a", None, f"unix:{path}")
+        for role in ("command", "subscriber"):
+            wait_for_log(a, f"redis {role} link to unix:{path} is up")
+        watcher = subprocess.Popen(
+            ["redis-cli", "-s", str(path), "subscribe", "smoke:all"],
+            stdout=subprocess.PIPE,
+            text=True,
+            errors="replace",  # the sealed message is binary
+        )
+        assert watcher.stdout.readline().strip() == "subscribe"
+        # The master's goodbye goes through its own blocking connection.
+        os.kill(a.proc.pid, signal.SIGQUIT)
+        a.proc.wait(timeout=15)
+        assert "could not tell the cluster" not in a.error_log, a.error_log[-2000:]
+        assert "leaves cluster \"smoke\" for good" in a.error_log
+        # It arrived: subscribe's two confirmation lines, then a message.
+        lines = []
+        deadline = time.monotonic() + 5
+        while "message" not in lines and time.monotonic() < deadline:
+            ready, _, _ = select.select([watcher.stdout], [], [], 0.1)
+            if ready:
+                lines.append(watcher.stdout.readline().strip())
+        assert "message" in lines, lines
+        watcher.terminate()
+        watcher.wait(timeout=10)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
