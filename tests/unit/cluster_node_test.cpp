@@ -133,6 +133,62 @@ TEST_F(ClusterNode, AHeartbeatRevealsTheLastLostDelta) {
   EXPECT_EQ(c().status.counters.transfers_in, 1u);
 }
 
+TEST_F(ClusterNode, OneTransferRequestIsOutstandingPerPeerAndRetriedAfterItsPeriod) {
+  const std::string to_b = cluster::node_channel("sneakers", "store-b");
+  // b misses a's first delta, and every answer addressed to it.
+  bool first = true;
+  bus.fate = [&](const ClusterBus::Message& m, ClusterReplica& to) {
+    if (&to != &b()) return ClusterBus::Fate::deliver;
+    if (m.channel == to_b) return ClusterBus::Fate::lose;
+    if (first && cluster::open(m.bytes, settings.key)->kind == cluster::Kind::delta) {
+      first = false;
+      return ClusterBus::Fate::lose;
+    }
+    return ClusterBus::Fate::deliver;
+  };
+  track_cart(a().tracker, "alice");
+  run_for(50);  // a's heartbeat right after its delta shows b the gap
+  EXPECT_EQ(b().status.counters.transfer_requests_out, 1u);
+  // However many deltas follow, one request is outstanding...
+  for (int i = 0; i < 18; ++i) {
+    track_cart(a().tracker, "shopper-" + std::to_string(i));
+    run_for(50);
+  }
+  EXPECT_EQ(now, kStart + 950);
+  EXPECT_EQ(b().status.counters.transfer_requests_out, 1u);
+  // ...until the retry period has passed.
+  run_for(100);
+  EXPECT_EQ(b().status.counters.transfer_requests_out, 2u);
+  bus.fate = nullptr;
+  run_for(settings.transfer_retry_ms);
+  expect_converged();
+}
+
+TEST_F(ClusterNode, AMessageForAnotherNodeIsIgnored) {
+  track_cart(b().tracker, "bob");
+  run_for(100);
+  const std::uint64_t asked = b().status.counters.transfer_requests_in;
+  std::vector<cluster::Command> out;
+  const cluster::Envelope for_c{cluster::Kind::transfer_req,
+                                a().tracker.local_replica(),
+                                std::uint64_t(now) << 16 | 9,
+                                now,
+                                "store-c",
+                                cluster::encode_transfer_request({b().tracker.local_replica(), 0})};
+  b().node->on_message(cluster::broadcast_channel("sneakers"), cluster::seal(for_c, settings.key),
+                       now, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(b().status.counters.transfer_requests_in, asked);
+  cluster::Envelope for_b = for_c;
+  for_b.target = "store-b";
+  for_b.seq += 1;
+  b().node->on_message(cluster::node_channel("sneakers", "store-b"),
+                       cluster::seal(for_b, settings.key), now, out);
+  EXPECT_EQ(b().status.counters.transfer_requests_in, asked + 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].target, cluster::node_channel("sneakers", "store-a"));
+}
+
 TEST_F(ClusterNode, SilentPeersGoDownThenPermdownAndComeBack) {
   track_cart(c().tracker, "carol");
   run_for(200);

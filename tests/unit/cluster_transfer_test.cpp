@@ -172,6 +172,85 @@ TEST_F(ClusterTransfer, AMergeCutBetweenSlicesIsRedoneToTheSameState) {
   EXPECT_GT(again.slices(), 1u);
 }
 
+TEST_F(ClusterTransfer, DeltasUpToTheSliceBoundMergeInlineAndOnePastItInSlices) {
+  settings.inline_max_bytes = cluster::kMaxInlineMessageBytes;
+  ClusterReplica& a = add("store-a");
+  ClusterReplica& b = add("store-b");
+  track_many(a, static_cast<int>(cluster::kSlicedMergeUpdates), "first-");
+  bus.tick(now);
+  bus.deliver(now);
+  EXPECT_FALSE(b.node->merging());
+  EXPECT_EQ(cart_presences(b.tracker).size(), cluster::kSlicedMergeUpdates);
+  track_many(a, static_cast<int>(cluster::kSlicedMergeUpdates) + 1, "second-");
+  now += settings.batch_ms;
+  bus.tick(now);
+  bus.deliver(now);
+  EXPECT_TRUE(b.node->merging());
+  EXPECT_EQ(b.status.counters.merge_slices, 0u);
+  bus.merge(now);
+  EXPECT_GT(b.status.counters.merge_slices, 0u);
+  expect_same(a, b);
+}
+
+class ClusterMergeQueue : public ClusterTransfer {
+ protected:
+  // A sliced merge of a's at b, then `behind` small deltas of a arriving
+  // before b merges anything; returns b's transfer requests once drained.
+  std::uint64_t queue_behind(std::size_t behind) {
+    settings.inline_max_bytes = cluster::kMaxInlineMessageBytes;
+    ClusterReplica& a = add("store-a");
+    ClusterReplica& b = add("store-b");
+    track_many(a, static_cast<int>(cluster::kSlicedMergeUpdates) + 1, "cart-");
+    bus.tick(now);
+    bus.deliver(now);
+    EXPECT_TRUE(b.node->merging());
+    for (std::size_t i = 0; i < behind; ++i) {
+      track_cart(a.tracker, "late-" + std::to_string(i));
+      now += settings.batch_ms;
+      bus.tick(now);
+      bus.deliver(now);
+    }
+    bus.merge(now);
+    bus.deliver(now);
+    const std::uint64_t asked = b.status.counters.transfer_requests_out;
+    run_for(settings.transfer_retry_ms);
+    expect_same(a, b);
+    return asked;
+  }
+};
+
+TEST_F(ClusterMergeQueue, DeltasUpToTheBoundWaitBehindASlicedMerge) {
+  EXPECT_EQ(queue_behind(cluster::kMaxQueuedPerOrigin - 1), 0u);
+}
+
+TEST_F(ClusterMergeQueue, OnePastTheBoundIsDroppedAndAskedForAgain) {
+  EXPECT_EQ(queue_behind(cluster::kMaxQueuedPerOrigin), 1u);
+}
+
+TEST_F(ClusterTransfer, ANewGenerationCancelsTheOldOnesQueuedMerges) {
+  settings.inline_max_bytes = cluster::kMaxInlineMessageBytes;
+  replicas.push_back(std::make_unique<ClusterReplica>("store-a", 1, kBigRegion, 1024));
+  ClusterReplica& old_a = *replicas.back();
+  old_a.start(settings, now);
+  bus.join(old_a);
+  ClusterReplica& b = add("store-b");
+  track_many(old_a, static_cast<int>(cluster::kSlicedMergeUpdates) + 1, "cart-");
+  bus.tick(now);
+  bus.deliver(now);
+  ASSERT_TRUE(b.node->merging());
+  bus.leave(old_a);
+  ClusterReplica& new_a = add("store-a", kBigRegion, 2);
+  track_cart(new_a.tracker, "after-restart");
+  now += settings.batch_ms;
+  bus.tick(now);
+  bus.deliver(now);
+  EXPECT_FALSE(b.node->merging());
+  EXPECT_EQ(b.status.counters.replicas_permdown, 1u);
+  run_for(1000);
+  expect_same(new_a, b);
+  EXPECT_EQ(cart_presences(b.tracker).size(), 1u);
+}
+
 int g_merged_until_killed = 0;
 void die_after_merged(int point) noexcept {
   constexpr int kMergeApplied = 2;

@@ -89,6 +89,44 @@ TEST(Crdt, ADeltaReplicatesJoinsUpdatesAndLeavesWithTheSameRefs) {
   expect_consistent(b.tracker);
 }
 
+TEST(Crdt, ADownReplicasMergedMetasStayHiddenUntilItIsUp) {
+  for (const bool sliced : {false, true}) {
+    Node a("a"), b("b");
+    track(a.tracker, "alice");
+    ASSERT_EQ(sync(a.tracker, b.tracker), MergeStatus::ok);
+    ASSERT_TRUE(b.crdt.replica_down(a.tracker.local_replica()));
+    track(a.tracker, "bob");
+    const Delta d = a.crdt.extract_delta(clock_of(b.tracker, a.tracker.local_replica()));
+    if (sliced) {
+      MergeJob job(d);
+      while (!job.done()) ASSERT_EQ(b.crdt.merge_slice(job, 0), MergeStatus::ok);
+    } else {
+      ASSERT_EQ(b.crdt.merge(d), MergeStatus::ok);
+    }
+    EXPECT_TRUE(sorted_list(b.tracker).empty()) << sliced;
+    expect_consistent(b.tracker);
+    ASSERT_TRUE(b.crdt.replica_up(a.tracker.local_replica()));
+    EXPECT_EQ(sorted_list(b.tracker), sorted_list(a.tracker)) << sliced;
+    expect_consistent(b.tracker);
+  }
+}
+
+TEST(Crdt, APermdownReplicaIsReadmittedWithAnEmptyContext) {
+  Node a("a"), b("b");
+  track(a.tracker, "alice");
+  ASSERT_EQ(sync(a.tracker, b.tracker), MergeStatus::ok);
+  const ReplicaName name = a.tracker.local_replica();
+  EXPECT_FALSE(b.crdt.replica_readmit(name));  // up: nothing to re-admit
+  ASSERT_TRUE(b.crdt.replica_permdown(name));
+  EXPECT_EQ(b.crdt.merge(a.crdt.extract_full_state()), MergeStatus::ignored);
+  ASSERT_TRUE(b.crdt.replica_readmit(name));
+  EXPECT_EQ(clock_of(b.tracker, name), 0u);
+  ASSERT_EQ(b.crdt.merge(a.crdt.extract_full_state()), MergeStatus::ok);
+  EXPECT_EQ(sorted_list(b.tracker), sorted_list(a.tracker));
+  EXPECT_EQ(b.tracker.stats(kTopic).nodes, (std::vector<std::string>{"a", "b"}));
+  expect_consistent(b.tracker);
+}
+
 TEST(Crdt, MergeIsIdempotent) {
   Node a("a"), b("b");
   track(a.tracker, "alice");

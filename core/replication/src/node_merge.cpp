@@ -37,15 +37,13 @@ void Node::Impl::record_lock_hold(std::int64_t ns) {
 
 void Node::Impl::apply_delta(Peer& p, Delta&& d, std::int64_t now_ms, std::vector<Command>& out) {
   // A full state sweeps every meta held of its origin, however few it lists.
-  const bool large = d.full_state || d.joins.size() + d.leaves.size() > kSlicedMergeJoins;
+  const bool large = d.full_state || d.joins.size() + d.leaves.size() > kSlicedMergeUpdates;
   if (large || queued_for(d.origin)) {
     const auto of_origin = static_cast<std::size_t>(std::count_if(
         merges.begin(), merges.end(), [&](const QueuedMerge& q) { return q.origin == d.origin; }));
     if (merges.size() >= kMaxQueuedMerges || of_origin >= kMaxQueuedPerOrigin) {
-      // Dropped: its range stays unacknowledged, so the gap shows and is
-      // asked for once the queue has drained.
-      p.transfer_pending = true;
-      p.transfer_asked_ms = now_ms;
+      // Dropped: its range stays unacknowledged while its clock is announced,
+      // so the gap shows, and is asked for, once the queue has drained.
       return;
     }
     ReplicaName origin = d.origin;

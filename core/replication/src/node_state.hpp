@@ -16,13 +16,6 @@
 
 namespace presence::cluster {
 
-// A delta with more joins and leaves than this (or a full state) is merged in
-// slices, not inline.
-inline constexpr std::size_t kSlicedMergeJoins = 2000;
-// Merges waiting behind a sliced one: per origin and in all.
-inline constexpr std::size_t kMaxQueuedPerOrigin = 16;
-inline constexpr std::size_t kMaxQueuedMerges = 64;
-
 struct Peer {
   ReplicaName name;
   ReplicaState state = ReplicaState::up;

@@ -31,6 +31,14 @@
 
 namespace presence::cluster {
 
+// A delta with more joins and leaves than this (or a full state) is merged
+// in slices by merge_some, not inline.
+inline constexpr std::size_t kSlicedMergeUpdates = 2000;
+// Merges waiting behind a sliced one, per origin and in all; past them a
+// delta is dropped and its range asked for again once the queue drains.
+inline constexpr std::size_t kMaxQueuedPerOrigin = 16;
+inline constexpr std::size_t kMaxQueuedMerges = 64;
+
 struct Settings {
   std::string cluster;  // channel and key prefix
   SecretKey key;
