@@ -126,6 +126,7 @@ def test_garbage_on_the_bus_is_counted_and_never_merged(cluster):
     # a subscriber past 32 MB of output); never a loop of reconnects.
     settled = {node.name: counter(node, "presence_cluster_redis_connects_total") for node in nodes}
     time.sleep(3.0)
+    unlogged = []
     for node in nodes:
         connects = counter(node, "presence_cluster_redis_connects_total")
         assert connects == settled[node.name], f"{node.name} kept reconnecting"
@@ -134,5 +135,8 @@ def test_garbage_on_the_bus_is_counted_and_never_merged(cluster):
         assert "exited on signal" not in node.error_log
         new_lines = node.error_log[log_sizes[node.name]:].splitlines()
         dropped_lines = [line for line in new_lines if re.search(r"drop|malformed|MAC|spoof|replay", line, re.I)]
-        assert dropped_lines, f"{node.name} logged none of the drops"
         assert len(dropped_lines) < RANDOM_MESSAGES / 4, f"{node.name}: {len(dropped_lines)} lines for the garbage"
+        if not dropped_lines:
+            unlogged.append(node.name)
+    # Logged, with a rate limit: an operator learns that someone sends garbage.
+    assert not unlogged, f"no log line about the dropped messages on {unlogged}"
