@@ -249,3 +249,7 @@ def node_env():
     if shutil.which("node") is None:
         pytest.fail("node is not installed: run ./test, which installs it")
     return env
+
+
+# The cluster harness's fixture (`cluster`): redis-server and several nodes.
+pytest_plugins = ["cluster"]
