@@ -89,6 +89,16 @@ TEST_F(ClusterNode, DeltasConvergeWithTheSameRefsAndUpdatesKeepTheirPreviousRef)
   EXPECT_EQ(a().node->cursor(), Replication(a().tracker).context().replicas[0].clock);
 }
 
+TEST_F(ClusterNode, ANodeWithNoShopperYetIsListedByTheOthersOnceItsHeartbeatArrives) {
+  run_for(settings.heartbeat_ms + 100);
+  for (auto& r : replicas) {
+    const StatsSnapshot stats = r->tracker.stats(test::kCartTopic);
+    EXPECT_EQ(stats.nodes, (std::vector<std::string>{"store-a", "store-b", "store-c"}))
+        << r->name();
+    EXPECT_EQ(stats.connections, 0u);
+  }
+}
+
 TEST_F(ClusterNode, OwnHeartbeatEchoIsTheLinkLivenessAndOwnMessagesAreNotMerged) {
   track_cart(a().tracker, "alice");
   run_for(100);
@@ -197,7 +207,9 @@ TEST_F(ClusterNode, SilentPeersGoDownThenPermdownAndComeBack) {
   run_for(settings.down_ms + 100);
   EXPECT_EQ(state_of(a(), "store-c"), ReplicaState::down);
   EXPECT_TRUE(cart_presences(a().tracker).empty());
-  EXPECT_EQ(a().tracker.stats(test::kCartTopic).nodes, (std::vector<std::string>{"store-a"}));
+  // store-b holds no shopper but is up: counted; store-c is not.
+  EXPECT_EQ(a().tracker.stats(test::kCartTopic).nodes,
+            (std::vector<std::string>{"store-a", "store-b"}));
   EXPECT_EQ(a().status.counters.replicas_down, 1u);
 
   c().linked = true;

@@ -66,6 +66,8 @@ Peer* Node::Impl::admit(const ReplicaName& name, std::int64_t now_ms, std::vecto
     if (crdt.replica_readmit(name)) {
       bump(counters().replicas_readmitted);
       ask_transfer(*p, true, true, now_ms, out);
+    } else {
+      crdt.replica_join(name);
     }
     return p;
   }

@@ -290,4 +290,13 @@ bool Replication::replica_readmit(const ReplicaName& r) {
   return transition(base_, lock_, r, Transition::readmit);
 }
 
+bool Replication::replica_join(const ReplicaName& r) {
+  shm::Locked locked(base_, lock_);
+  PresenceStore s(base_);
+  auto& h = s.header();
+  if (find_replica(h, r) >= 0 || add_replica(h, r) < 0) return false;
+  s.bump_stats_version();  // a node with no shoppers yet is counted too
+  return true;
+}
+
 }  // namespace presence

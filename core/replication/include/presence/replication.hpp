@@ -63,6 +63,10 @@ class Replication {
   // A forgotten replica speaks again: up, with an empty context, so that it is
   // merged from scratch (its full state). False unless it is permdown here.
   bool replica_readmit(const ReplicaName& replica);
+  // Gives a replica heard of for the first time its slot, up with an empty
+  // context, so that a node is listed before it holds any shopper. False when
+  // the replica has a slot already (whatever its state) or none is left.
+  bool replica_join(const ReplicaName& replica);
 
  private:
   std::byte* base_;
