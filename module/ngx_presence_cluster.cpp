@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <memory>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include "ngx_presence_guard.hpp"
 #include "ngx_presence_redis.hpp"
 #include "ngx_presence_zone.hpp"
+#include "presence/cluster_metrics.hpp"
 #include "presence/cluster_node.hpp"
 #include "presence/process_identity.hpp"
 #include "presence/replication.hpp"
@@ -30,12 +32,14 @@ static_assert(std::is_trivially_copyable_v<ClusterShared>);
 namespace {
 
 using presence::cluster::Command;
+using presence::cluster::Drop;
 
 // Our own heartbeat not back for this many heartbeat periods: the subscribed
 // connection is dead (PING on a subscribed 0.14 connection never answers).
 constexpr std::int64_t kEchoMissesBeforeReconnect = 3;
 // Each slice of a large merge holds the zone lock about this long.
 constexpr std::int64_t kMergeBudgetNs = 2'000'000;
+constexpr std::int64_t kDropLogIntervalMs = 10'000;
 // A transfer stored in keys is cut into chunks of this size.
 constexpr std::size_t kChunkBytes = 1024 * 1024;
 // What a reply may hold unparsed: the largest message or chunk accepted, its
@@ -142,6 +146,7 @@ class Driver final : public RedisLinkObserver {
     const std::int64_t now = ngx_now_ms();
     std::vector<Command> out;
     if (guarded(log_, NGX_LOG_ERR, "cluster tick", [&] { node_->tick(now, out); })) execute(out);
+    log_drops(now);
     ngx_add_timer(&g_batch_timer, conf_.cluster_batch);
   }
 
@@ -221,6 +226,31 @@ class Driver final : public RedisLinkObserver {
     return action;
   }
 
+  // Messages dropped since the last line, by reason: one line per
+  // kDropLogIntervalMs at most, whatever the bus carries.
+  void log_drops(std::int64_t now) noexcept {
+    if (now - drops_logged_ms_ < kDropLogIntervalMs) return;
+    const auto& counted = shared_.status.counters.drops;
+    std::string reasons;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < presence::cluster::kDropReasons; ++i) {
+      const std::uint64_t n = presence::cluster::read(counted[i]) - drops_logged_[i];
+      if (n == 0) continue;
+      total += n;
+      drops_logged_[i] += n;
+      reasons += reasons.empty() ? "" : ", ";
+      reasons += std::string(presence::cluster::drop_reason_name(static_cast<Drop>(i)));
+      reasons += ' ';
+      reasons += std::to_string(n);
+    }
+    if (total == 0) return;
+    drops_logged_ms_ = now;
+    ngx_log_error(NGX_LOG_WARN, log_, 0,
+                  "presence cluster: dropped %uL messages from the bus (%s); nothing of them was "
+                  "merged",
+                  total, reasons.c_str());
+  }
+
   void release_lease() noexcept {
     ngx_shmtx_lock(&mutex_);
     if (read_lease(shared_).owner == self_) {
@@ -236,6 +266,9 @@ class Driver final : public RedisLinkObserver {
       node_ = std::make_unique<presence::cluster::Node>(
           presence::Replication(tracker_), std::move(settings),
           static_cast<std::uint64_t>(shared_.cursor), &shared_.status, now);
+      for (std::size_t i = 0; i < presence::cluster::kDropReasons; ++i) {
+        drops_logged_[i] = presence::cluster::read(shared_.status.counters.drops[i]);
+      }
       command_ = std::make_unique<RedisLink>(RedisLink::Role::command, endpoint_,
                                              std::vector<std::string>{}, kMaxCommandBuffered,
                                              kMaxUnansweredBytes, *this, &shared_.status, log_);
@@ -413,6 +446,10 @@ class Driver final : public RedisLinkObserver {
   std::unique_ptr<RedisLink> subscriber_;
   std::unordered_map<std::uint64_t, Fetch> fetches_;
   bool dropping_ = false;
+  // The drop counters as last logged (they live in the zone: a new owner
+  // starts from what they hold, and logs only what it saw dropped).
+  std::array<std::uint64_t, presence::cluster::kDropReasons> drops_logged_{};
+  std::int64_t drops_logged_ms_ = 0;
 };
 
 void on_lease_timer(ngx_event_t* ev) noexcept {
