@@ -29,8 +29,8 @@ constexpr std::size_t kRegionBytes = 4 * 1024 * 1024;
 constexpr std::size_t kClockEvery = 32;
 
 struct Region {
-  explicit Region(std::string name, std::size_t tombstones = 4096)
-      : region(kRegionBytes),
+  explicit Region(std::string name, std::size_t tombstones = 4096, std::size_t bytes = kRegionBytes)
+      : region(bytes),
         tracker(*region.open(cfg(std::move(name), tombstones), true)),
         crdt(tracker) {}
   static TrackerConfig cfg(std::string name, std::size_t tombstones) {
@@ -187,6 +187,22 @@ TEST(SlicedExtract, TombstonesOverrunBetweenSlicesMeanAWalk) {
 int g_crash_at = -1;
 void die_at(int point) noexcept {
   if (point == g_crash_at) raise(SIGKILL);
+}
+
+TEST(SlicedExtract, TombstonesPastTheScanBoundMeanAWalk) {
+  for (const std::size_t removed : {kExtractTombstoneScan, kExtractTombstoneScan + 1}) {
+    Region a("store-a", 2 * kExtractTombstoneScan, 16 * 1024 * 1024);
+    const auto carts = track_many(a.tracker, kExtractTombstoneScan + 200);
+    ExtractJob job;
+    const Delta full = extract_sliced(a.crdt, job, 100, [&](std::size_t slice) {
+      if (slice != 0) return;
+      for (std::size_t i = 0; i < removed; ++i) {
+        ASSERT_TRUE(a.tracker.untrack(carts[101 + i].handle));
+      }
+    });
+    EXPECT_EQ(job.walks(), removed > kExtractTombstoneScan ? 1u : 0u) << removed;
+    expect_replicates(a, full);
+  }
 }
 
 TEST(SlicedExtract, ARepairBetweenSlicesMeansAWalk) {

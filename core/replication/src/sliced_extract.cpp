@@ -79,8 +79,11 @@ void Replication::extract_slice(ExtractJob& job, std::int64_t budget_ns, std::si
       // The saved meta is where it was unless it was removed since the last
       // slice: every removal of a local meta (untrack, untrack_owner, an
       // update's old version) appends a tombstone naming its clock. A repair
-      // may drop metas without one, and an overrun ring hides some.
-      bool valid = h.repairs == job.repairs_ && h.tomb_count - job.tomb_count_ <= h.tomb_capacity &&
+      // may drop metas without one, an overrun ring hides some, and reading
+      // more than kExtractTombstoneScan would hold the lock past the budget.
+      const std::uint64_t appended = h.tomb_count - job.tomb_count_;
+      bool valid = h.repairs == job.repairs_ && appended <= h.tomb_capacity &&
+                   appended <= kExtractTombstoneScan &&
                    !removed_since(s, job.tomb_count_, job.next_clock_);
       if (valid) {
         const auto& rec = s.at<shm::MetaRecord>(job.next_);

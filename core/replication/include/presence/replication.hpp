@@ -44,6 +44,9 @@ class MergeJob {
 // Records one slice of a full-state extraction copies at most, whatever its
 // time budget: bounds the slice's buffer and its lock hold on a slow clock.
 inline constexpr std::size_t kExtractSliceRecords = 8192;
+// Tombstones appended between two slices that a resume reads at most, looking
+// for the saved meta's removal; past them it walks from the head (sliced too).
+inline constexpr std::size_t kExtractTombstoneScan = 16384;
 
 // A full state of the local replica taken over several holds of the zone lock
 // by Replication::extract_slice, so that a 200,000-presence catch-up does not
