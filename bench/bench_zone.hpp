@@ -4,9 +4,13 @@
 
 #include <pthread.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -18,6 +22,29 @@
 namespace presence::bench {
 
 inline constexpr std::size_t kBenchChangeLogBytes = 4 * 1024 * 1024;
+
+// The holds of every Zone's lock in this process, timed while `watched`: how
+// long another worker would wait behind the operation measured (wall clock,
+// preemption included) and the work of the hold (this thread's CPU).
+struct LockHolds {
+  static inline bool watched = false;
+  static inline std::chrono::steady_clock::time_point taken{};
+  static inline std::int64_t taken_cpu_ns = 0;
+  static inline std::int64_t longest_ns = 0;
+  static inline std::int64_t longest_cpu_ns = 0;
+  static inline std::size_t holds = 0;
+  static void watch() {
+    watched = true;
+    longest_ns = 0;
+    longest_cpu_ns = 0;
+    holds = 0;
+  }
+  static std::int64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  }
+};
 
 class Zone {
  public:
@@ -48,8 +75,25 @@ class Zone {
 
  private:
   static constexpr std::size_t kLockBytes = 128;
-  static void lock(void* m) noexcept { pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)); }
-  static void unlock(void* m) noexcept { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
+  static void lock(void* m) noexcept {
+    pthread_mutex_lock(static_cast<pthread_mutex_t*>(m));
+    if (LockHolds::watched) {
+      LockHolds::taken = std::chrono::steady_clock::now();
+      LockHolds::taken_cpu_ns = LockHolds::thread_cpu_ns();
+    }
+  }
+  static void unlock(void* m) noexcept {
+    if (LockHolds::watched) {
+      const std::int64_t held = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - LockHolds::taken)
+                                    .count();
+      LockHolds::longest_ns = std::max(LockHolds::longest_ns, held);
+      LockHolds::longest_cpu_ns =
+          std::max(LockHolds::longest_cpu_ns, LockHolds::thread_cpu_ns() - LockHolds::taken_cpu_ns);
+      ++LockHolds::holds;
+    }
+    pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m));
+  }
   std::size_t bytes_;
   void* mem_;
 };

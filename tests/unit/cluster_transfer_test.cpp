@@ -297,5 +297,74 @@ TEST_F(ClusterTransfer, AFullRegionRecoversOnceRoomIsBack) {
   EXPECT_EQ(cart_presences(small.tracker).size(), 100u);
 }
 
+TEST_F(ClusterTransfer, AFullStateIsAnsweredInSlicesWithChurnBetweenThem) {
+  settings.merge_slice_ns = 0;  // a few dozen records a slice
+  ClusterReplica& a = add("store-a");
+  const auto carts = track_many(a, 3000, "cart-");
+  run_for(100);  // a's own batch went out before b was there
+  ClusterReplica& b = add("store-b");
+  // b hears a's heartbeat and asks for everything: a starts extracting.
+  for (int i = 0; i < 40 && !a.node->merging(); ++i) {
+    now += 50;
+    bus.tick(now);
+    bus.deliver(now);
+  }
+  ASSERT_TRUE(a.node->merging());
+  EXPECT_EQ(a.status.counters.transfers_out, 0u);
+  std::vector<cluster::Command> out;
+  std::size_t rounds = 0;
+  while (a.node->merging()) {
+    // Nothing is sent before the state is complete.
+    EXPECT_EQ(a.status.counters.transfers_out, 0u);
+    a.node->merge_some(now, 0, out);
+    bus.carry(a, out);
+    ++rounds;
+    if (rounds % 10 == 0 && a.node->merging()) {
+      ASSERT_TRUE(a.tracker.untrack(carts[rounds].handle));
+      ASSERT_EQ(
+          a.tracker.update(carts[2000 + rounds].handle, test::cart("/p", {{"gel", "8", 2}}), 2000)
+              .error,
+          TrackError::none);
+      track_cart(a.tracker, "during-" + std::to_string(rounds));
+    }
+  }
+  // A budget of nothing: a few dozen records a slice.
+  EXPECT_GT(rounds, 3000u / 64);
+  EXPECT_EQ(a.status.counters.extract_slices, rounds + 1);  // the first one on the request
+  EXPECT_GT(a.status.counters.extract_lock_ns_max, 0u);
+  EXPECT_EQ(a.status.counters.transfers_out, 1u);
+  run_for(2000);
+  expect_same(a, b);
+}
+
+TEST_F(ClusterTransfer, ABatchCursorBehindTheTombstonesPublishesAFullStateInSlices) {
+  settings.merge_slice_ns = 0;  // a few dozen records a slice
+  ClusterReplica& a = add("store-a");
+  ClusterReplica& b = add("store-b");
+  const auto carts = track_many(a, 2000, "cart-");
+  run_for(200);
+  expect_same(a, b);
+  // More removals than the tombstones hold (1024) between two batches.
+  for (std::size_t i = 0; i < 1025; ++i) ASSERT_TRUE(a.tracker.untrack(carts[i].handle));
+  const auto deltas = a.status.counters.deltas_out;
+  now += 50;
+  std::vector<cluster::Command> out;
+  a.node->tick(now, out);
+  bus.carry(a, out);
+  ASSERT_TRUE(a.node->merging());
+  EXPECT_EQ(a.status.counters.deltas_out, deltas);
+  std::size_t rounds = 0;
+  while (a.node->merging()) {
+    a.node->merge_some(now, 0, out);
+    bus.carry(a, out);
+    ++rounds;
+  }
+  EXPECT_GT(rounds, 1u);
+  EXPECT_EQ(a.status.counters.deltas_out, deltas + 1);
+  EXPECT_EQ(a.node->cursor(), Replication(a.tracker).context().replicas.front().clock);
+  run_for(500);
+  expect_same(a, b);
+}
+
 }  // namespace
 }  // namespace presence

@@ -35,6 +35,15 @@ void Node::Impl::record_lock_hold(std::int64_t ns) {
   }
 }
 
+void Node::Impl::record_extract_hold(std::int64_t ns, std::size_t walks) {
+  const auto held = static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0));
+  bump(counters().extract_slices);
+  bump(counters().extract_walks, walks);
+  if (held > read(counters().extract_lock_ns_max)) {
+    bump(counters().extract_lock_ns_max, held - read(counters().extract_lock_ns_max));
+  }
+}
+
 void Node::Impl::apply_delta(Peer& p, Delta&& d, std::int64_t now_ms, std::vector<Command>& out) {
   // A full state sweeps every meta held of its origin, however few it lists.
   const bool large = d.full_state || d.joins.size() + d.leaves.size() > kSlicedMergeUpdates;
@@ -80,11 +89,20 @@ void Node::Impl::merged(Peer& p, MergeStatus result, std::int64_t now_ms,
 bool Node::merge_some(std::int64_t now_ms, std::int64_t budget_ns, std::vector<Command>& out) {
   Impl& n = *impl_;
   const auto start = std::chrono::steady_clock::now();
-  // At least one slice a call, however small the budget: the queue always moves.
-  for (bool first = true; !n.merges.empty(); first = false) {
+  // Slices of the extraction and of the merges take turns: neither a peer
+  // catching up nor our own catch-up waits for the other to finish.
+  bool extract_turn = true;
+  // At least one slice a call, however small the budget: the work always moves.
+  for (bool first = true; n.extract || !n.merges.empty(); first = false) {
     const std::int64_t spent = elapsed_ns(start);
     if (!first && spent >= budget_ns) break;
     const std::int64_t slice = std::min(n.settings.merge_slice_ns, budget_ns - spent);
+    if (n.extract && (extract_turn || n.merges.empty())) {
+      n.extract_some(slice, now_ms, out);
+      extract_turn = false;
+      continue;
+    }
+    extract_turn = true;
     QueuedMerge& q = n.merges.front();
     const auto slice_start = std::chrono::steady_clock::now();
     const MergeStatus result = n.crdt.merge_slice(q.job, slice);
@@ -96,11 +114,11 @@ bool Node::merge_some(std::int64_t now_ms, std::int64_t budget_ns, std::vector<C
     if (Peer* p = n.find_peer(origin)) n.merged(*p, result, now_ms, out);
   }
   n.publish_status();
-  return !n.merges.empty();
+  return n.extract || !n.merges.empty();
 }
 
 bool Node::merging() const noexcept {
-  return !impl_->merges.empty();
+  return impl_->extract || !impl_->merges.empty();
 }
 
 }  // namespace presence::cluster

@@ -37,6 +37,17 @@ struct QueuedMerge {
   MergeJob job;
 };
 
+// A full state being extracted in slices by merge_some for the peers that
+// asked for it (a transfer_ack to each) and, when our batch cursor fell behind
+// the tombstones, for everyone (a delta on the broadcast channel). One at a
+// time, so at most one copy of the state is held: a peer asking meanwhile
+// waits for the same state, which any later delta completes.
+struct PendingExtract {
+  ExtractJob job;
+  std::vector<ReplicaName> peers;  // known peers only: at most kMaxReplicas
+  bool broadcast = false;
+};
+
 struct Node::Impl {
   Impl(Replication r, Settings s, std::uint64_t c, Status* st, std::int64_t now_ms);
 
@@ -54,6 +65,7 @@ struct Node::Impl {
   std::vector<Peer> peers;  // at most kMaxReplicas
   std::uint64_t next_fetch_id = 1;
   std::deque<QueuedMerge> merges;
+  std::optional<PendingExtract> extract;
 
   Counters& counters() { return status->counters; }
   void drop(Drop reason) { bump(counters().drops[static_cast<std::size_t>(reason)]); }
@@ -77,6 +89,13 @@ struct Node::Impl {
   void send(Kind kind, const std::string& channel, std::string_view target, std::string payload,
             bool via_keys, std::int64_t now_ms, std::vector<Command>& out);
   void publish_own_delta(std::int64_t now_ms, std::vector<Command>& out);
+  void publish_delta(const Delta& d, std::string payload, std::int64_t now_ms,
+                     std::vector<Command>& out);
+  // A full state for `p` (null: for the broadcast channel), extracted in
+  // slices; the first one at once.
+  void want_full_state(const Peer* p, std::int64_t now_ms, std::vector<Command>& out);
+  // One slice of the pending extraction; sends the state once it is complete.
+  void extract_some(std::int64_t slice_ns, std::int64_t now_ms, std::vector<Command>& out);
   void heartbeat(std::int64_t now_ms, std::vector<Command>& out);
   void ask_transfer(Peer& p, bool full, bool force, std::int64_t now_ms, std::vector<Command>& out);
   void check_gap(Peer& p, std::int64_t now_ms, std::vector<Command>& out);
@@ -92,6 +111,7 @@ struct Node::Impl {
   bool queued_for(const ReplicaName& origin) const;
   void cancel_merges(const ReplicaName& origin);
   void record_lock_hold(std::int64_t ns);
+  void record_extract_hold(std::int64_t ns, std::size_t walks);
 };
 
 }  // namespace presence::cluster

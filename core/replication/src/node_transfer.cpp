@@ -5,6 +5,8 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "node_state.hpp"
 #include "presence/delta_codec.hpp"
@@ -59,15 +61,68 @@ void Node::Impl::send(Kind kind, const std::string& channel, std::string_view ta
 }
 
 void Node::Impl::publish_own_delta(std::int64_t now_ms, std::vector<Command>& out) {
-  Delta d = crdt.extract_delta(cursor);
-  if (d.to == cursor) return;  // nothing new since the last batch
-  const std::size_t updates = d.joins.size() + d.leaves.size();
-  const bool full = d.full_state;
-  const std::uint64_t to = d.to;
-  send(Kind::delta, broadcast_channel(settings.cluster), {}, encode_delta(d), full, now_ms, out);
-  cursor = to;
+  // The full state being extracted carries on from the cursor.
+  if (extract && extract->broadcast) return;
+  std::optional<Delta> d = crdt.extract_delta_within(cursor);
+  if (!d) return want_full_state(nullptr, now_ms, out);
+  if (d->to == cursor) return;  // nothing new since the last batch
+  std::string payload = encode_delta(*d);
+  publish_delta(*d, std::move(payload), now_ms, out);
+}
+
+void Node::Impl::publish_delta(const Delta& d, std::string payload, std::int64_t now_ms,
+                               std::vector<Command>& out) {
+  send(Kind::delta, broadcast_channel(settings.cluster), {}, std::move(payload), d.full_state,
+       now_ms, out);
+  cursor = d.to;
   bump(counters().deltas_out);
-  bump(counters().updates_out, updates);
+  bump(counters().updates_out, d.joins.size() + d.leaves.size());
+}
+
+void Node::Impl::want_full_state(const Peer* p, std::int64_t now_ms, std::vector<Command>& out) {
+  if (!extract) extract.emplace();
+  // The first slice at once: a small state goes out now, as a delta does.
+  const auto first_slice = [&] {
+    if (extract->job.slices() == 0) extract_some(settings.merge_slice_ns, now_ms, out);
+  };
+  if (p == nullptr) {
+    extract->broadcast = true;
+    return first_slice();
+  }
+  // Peers forgotten since they asked get nothing, and take no room.
+  std::erase_if(extract->peers, [&](const ReplicaName& name) {
+    const Peer* known = find_peer(name);
+    return known == nullptr || known->state == ReplicaState::permdown;
+  });
+  if (std::find(extract->peers.begin(), extract->peers.end(), p->name) == extract->peers.end()) {
+    extract->peers.push_back(p->name);
+  }
+  first_slice();
+}
+
+void Node::Impl::extract_some(std::int64_t slice_ns, std::int64_t now_ms,
+                              std::vector<Command>& out) {
+  ExtractJob& job = extract->job;
+  const std::size_t walks = job.walks();
+  const auto start = std::chrono::steady_clock::now();
+  crdt.extract_slice(job, slice_ns);
+  record_extract_hold(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count(),
+      job.walks() - walks);
+  if (!job.done()) return;
+  PendingExtract done = std::move(*extract);
+  extract.reset();
+  const Delta d = done.job.take();
+  std::string payload = encode_delta(d);
+  for (const ReplicaName& name : done.peers) {
+    const Peer* p = find_peer(name);
+    if (p == nullptr || p->state == ReplicaState::permdown) continue;
+    send(Kind::transfer_ack, node_channel(settings.cluster, name.node), name.node, payload, false,
+         now_ms, out);
+    bump(counters().transfers_out);
+  }
+  if (done.broadcast) publish_delta(d, std::move(payload), now_ms, out);
 }
 
 void Node::Impl::heartbeat(std::int64_t now_ms, std::vector<Command>& out) {
@@ -116,9 +171,13 @@ void Node::Impl::answer_transfer(Peer& p, const TransferRequest& q, std::int64_t
   // a burst of them is not.
   if (p.last_answer_ms && now_ms - *p.last_answer_ms < settings.transfer_retry_ms / 2) return;
   p.last_answer_ms = now_ms;
-  const Delta d = q.from == 0 ? crdt.extract_full_state() : crdt.extract_delta(q.from);
+  // A full state, asked for or because the tombstones no longer reach back to
+  // `from`, is extracted in slices by merge_some and sent once complete.
+  std::optional<Delta> d;
+  if (q.from != 0) d = crdt.extract_delta_within(q.from);
+  if (!d) return want_full_state(&p, now_ms, out);
   send(Kind::transfer_ack, node_channel(settings.cluster, p.name.node), p.name.node,
-       encode_delta(d), false, now_ms, out);
+       encode_delta(*d), false, now_ms, out);
   bump(counters().transfers_out);
 }
 

@@ -3,6 +3,7 @@
 // down, up, or permanently down.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "causal_context.hpp"
 #include "change_record.hpp"
@@ -62,7 +63,9 @@ CausalContext Replication::context() {
 
 namespace {
 
-Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remote_clock) {
+// Nullopt when `may_fall_back` is false and only a full state would do.
+std::optional<Delta> extract(std::byte* base, LockOps lock, bool want_full,
+                             std::uint64_t remote_clock, bool may_fall_back) {
   auto& buf = shm::scratch_buffer();
   ExtractHead head{};
   ReplicaName origin;
@@ -81,6 +84,7 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
       f(t);
     }
   };
+  auto refused = [&] { return head.full_state != 0 && !want_full && !may_fall_back; };
   auto for_joins = [&](PresenceStore& s, auto&& f) {
     const auto& local = s.header().replicas[shm::kLocalReplica];
     for (Offset m = local.meta_tail; m != 0; m = s.at<shm::MetaRecord>(m).replica_prev) {
@@ -99,6 +103,7 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
         head.to = local.clock;
         head.full_state = want_full || remote_clock > local.clock || remote_clock < h.tomb_floor;
         std::size_t need = sizeof head;
+        if (refused()) return need;
         for_joins(s, [&](const shm::MetaRecord& m) { need += s.record_size(m); });
         if (head.full_state == 0) {
           for_new_tombs(s, [&](const shm::Tombstone&) { need += sizeof(shm::Tombstone); });
@@ -107,6 +112,10 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
       },
       [&](PresenceStore& s, std::byte* dst) {
         shm::LinearSink sink{dst + sizeof head};
+        if (refused()) {
+          std::memcpy(dst, &head, sizeof head);
+          return;
+        }
         for_joins(s, [&](const shm::MetaRecord& m) {
           head.join_bytes += static_cast<std::uint32_t>(s.record_size(m));
           s.write_record(m, ChangeKind::join, 0, sink);
@@ -122,6 +131,7 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
   Delta d;
   d.origin = std::move(origin);
   if (bytes < sizeof head) return d;
+  if (refused()) return std::nullopt;
   d.full_state = head.full_state != 0;
   d.from = d.full_state ? 0 : remote_clock;
   d.to = head.to;
@@ -151,11 +161,15 @@ Delta extract(std::byte* base, LockOps lock, bool want_full, std::uint64_t remot
 }  // namespace
 
 Delta Replication::extract_delta(std::uint64_t remote_clock) {
-  return extract(base_, lock_, false, remote_clock);
+  return *extract(base_, lock_, false, remote_clock, true);
 }
 
 Delta Replication::extract_full_state() {
-  return extract(base_, lock_, true, 0);
+  return *extract(base_, lock_, true, 0, true);
+}
+
+std::optional<Delta> Replication::extract_delta_within(std::uint64_t remote_clock) {
+  return extract(base_, lock_, false, remote_clock, false);
 }
 
 MergeStatus Replication::merge(const Delta& d) {

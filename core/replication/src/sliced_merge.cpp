@@ -2,13 +2,13 @@
 // gives it back after about its budget, so that no worker's sockets stall
 // behind a 200,000-presence full state.
 #include <algorithm>
-#include <chrono>
 
 #include "causal_context.hpp"
 #include "presence/crash_hook.hpp"
 #include "presence/replication.hpp"
 #include "presence_store.hpp"
 #include "replica_slots.hpp"
+#include "slice_budget.hpp"
 #include "tracker_lock.hpp"
 
 namespace presence {
@@ -17,24 +17,6 @@ using shm::Offset;
 using shm::PresenceStore;
 
 namespace {
-
-// Records between two reads of the clock.
-constexpr std::size_t kClockEvery = 32;
-
-class Budget {
- public:
-  explicit Budget(std::int64_t ns) : deadline_(Clock::now() + std::chrono::nanoseconds(ns)) {}
-  // True when the slice must end; reads the clock every kClockEvery steps.
-  bool spent() {
-    if (++steps_ % kClockEvery != 0) return false;
-    return Clock::now() >= deadline_;
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point deadline_;
-  std::size_t steps_ = 0;
-};
 
 // The context once the whole delta is applied; false when the cloud overflows.
 bool context_after(const shm::ReplicaSlot& replica, const Delta& d, shm::OriginContext* after) {
@@ -65,7 +47,7 @@ MergeStatus Replication::merge_slice(MergeJob& job, std::int64_t budget_ns) {
   if (!job.valid_) return finish(MergeStatus::invalid_argument);
   const Delta& d = job.delta_;
   ++job.slices_;
-  Budget budget(budget_ns);
+  SliceBudget budget(budget_ns);
   shm::Locked locked(base_, lock_);
   PresenceStore s(base_);
   auto& h = s.header();

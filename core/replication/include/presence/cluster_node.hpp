@@ -13,8 +13,9 @@
 //   comes back. A newer generation of a node permdowns the older at once. A
 //   `permdown` message forgets its sender at once.
 // - A sealed message over `inline_max_bytes` travels through keys in chunks
-//   with a pointer on the bus; large merges run in slices (merge_some) so the
-//   zone lock is held at most about `merge_slice_ns` at a time.
+//   with a pointer on the bus; large merges and full-state extractions run in
+//   slices (merge_some) so the zone lock is held at most about
+//   `merge_slice_ns` at a time.
 #pragma once
 
 #include <cstdint>
@@ -92,9 +93,11 @@ class Node {
   // Call at least every batch_ms: publishes the batched delta, the heartbeat
   // when due, marks silent peers down or permdown, retries transfers.
   void tick(std::int64_t now_ms, std::vector<Command>& out);
-  // Applies queued merges, one slice at a time, until `budget_ns` is spent;
-  // true while merge work remains (call again from the event loop, soon).
+  // Applies queued merges and extracts a full state being answered, one
+  // slice at a time, until `budget_ns` is spent; true while work remains
+  // (call again from the event loop, soon).
   bool merge_some(std::int64_t now_ms, std::int64_t budget_ns, std::vector<Command>& out);
+  // True while merge_some has work: merges queued, a full state being extracted.
   bool merging() const noexcept;
   // A graceful stop: this generation leaves for good.
   void announce_permdown(std::int64_t now_ms, std::vector<Command>& out);

@@ -19,7 +19,7 @@ enum class Drop : std::uint8_t {
   replayed,
   stale,
   oversized,
-  spoofed,       // a MAC-valid message claiming a replica it may not speak for
+  spoofed,  // a MAC-valid message claiming a replica it may not speak for
   unknown_kind,
   count_
 };
@@ -44,7 +44,10 @@ struct Counters {
   std::uint64_t merge_slices;
   std::uint64_t merge_lock_ns_total;
   std::uint64_t merge_lock_ns_max;  // the longest lock hold of one slice
-  std::uint64_t replicas_down;      // transitions
+  std::uint64_t extract_slices;     // of full states extracted in slices
+  std::uint64_t extract_lock_ns_max;
+  std::uint64_t extract_walks;  // resumes that walked the list from its head again
+  std::uint64_t replicas_down;  // transitions
   std::uint64_t replicas_permdown;
   std::uint64_t replicas_readmitted;
   std::uint64_t redis_connects;

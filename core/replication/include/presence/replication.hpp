@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "presence/crdt.hpp"
@@ -40,6 +41,47 @@ class MergeJob {
   std::size_t slices_ = 0;
 };
 
+// Records one slice of a full-state extraction copies at most, whatever its
+// time budget: bounds the slice's buffer and its lock hold on a slow clock.
+inline constexpr std::size_t kExtractSliceRecords = 8192;
+// Tombstones appended between two slices that a resume reads at most, looking
+// for the saved meta's removal; past them it walks from the head (sliced too).
+inline constexpr std::size_t kExtractTombstoneScan = 16384;
+
+// A full state of the local replica taken over several holds of the zone lock
+// by Replication::extract_slice, so that a 200,000-presence catch-up does not
+// stall every worker's sockets. The state is the one at the first slice's
+// clock `to`: only metas with clock <= to are listed. See extract_slice for why
+// the changes made between slices keep it exact once the deltas after `to` are merged.
+class ExtractJob {
+ public:
+  bool done() const noexcept { return done_; }
+  std::size_t slices() const noexcept { return slices_; }
+  std::size_t records() const noexcept { return delta_.joins.size(); }  // copied so far
+  // Resumes that could not trust the saved position and walked from the
+  // head of the list (the saved meta was removed, the tombstones overran, a
+  // repair rebuilt the lists), and restarts (the local replica changed).
+  std::size_t walks() const noexcept { return walks_; }
+  std::size_t restarts() const noexcept { return restarts_; }
+  // The full state, once done; the job is spent afterwards.
+  Delta take() noexcept { return std::move(delta_); }
+
+ private:
+  friend class Replication;
+  Delta delta_;
+  std::vector<std::byte> chunk_;  // one slice's records, decoded after unlocking
+  bool started_ = false;
+  bool done_ = false;
+  std::uint32_t next_ = 0;        // the next meta to visit; 0: from the head
+  std::uint64_t next_clock_ = 0;  // its clock, looked for in the tombstones
+  std::uint64_t copied_ = 0;      // the newest clock copied; the list is in clock order
+  std::uint64_t tomb_count_ = 0;  // tombstones appended ever, at the end of the last slice
+  std::uint64_t repairs_ = 0;
+  std::size_t slices_ = 0;
+  std::size_t walks_ = 0;
+  std::size_t restarts_ = 0;
+};
+
 class Replication {
  public:
   explicit Replication(const Tracker& tracker) noexcept;
@@ -49,6 +91,13 @@ class Replication {
   // removals since; a full state when the tombstone log no longer reaches back.
   Delta extract_delta(std::uint64_t remote_clock);
   Delta extract_full_state();
+  // The delta since `remote_clock`, or nullopt when only a full state would do
+  // (the tombstones no longer reach back): take it with an ExtractJob.
+  std::optional<Delta> extract_delta_within(std::uint64_t remote_clock);
+  // One slice of `job`: the lock held about `budget_ns` at most (the clock is
+  // read every few dozen records) and `max_records` copied at most.
+  void extract_slice(ExtractJob& job, std::int64_t budget_ns,
+                     std::size_t max_records = kExtractSliceRecords);
   // Idempotent, commutative, associative; costs O(size of the delta).
   MergeStatus merge(const Delta& delta);
   // One slice of `job`, the lock held about `budget_ns` at most (the clock is
