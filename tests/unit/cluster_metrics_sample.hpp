@@ -50,6 +50,8 @@ inline cluster::Status sample_status() {
   c.merge_slices = 1900;
   c.merge_lock_ns_total = 1'500'000'000;
   c.merge_lock_ns_max = 4'250'000;
+  c.extract_slices = 34;
+  c.extract_lock_ns_max = 580'000;
   c.replicas_down = 1;
   c.replicas_permdown = 1;
   c.replicas_readmitted = 0;

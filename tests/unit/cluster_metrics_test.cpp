@@ -89,6 +89,8 @@ TEST(ClusterMetrics, ShowTheStatusCounters) {
   EXPECT_EQ(s.at(R"(presence_cluster_messages_dropped_total{reason="unknown_kind"})"), "7");
   EXPECT_EQ(s.at("presence_cluster_merge_lock_seconds_total"), "1.5");
   EXPECT_EQ(s.at("presence_cluster_merge_lock_max_seconds"), "0.00425");
+  EXPECT_EQ(s.at("presence_cluster_extract_slices_total"), "34");
+  EXPECT_EQ(s.at("presence_cluster_extract_lock_max_seconds"), "0.00058");
   EXPECT_EQ(s.at(R"(presence_cluster_replica_transitions_total{to="down"})"), "1");
   EXPECT_EQ(s.at("presence_cluster_redis_errors_total"), "1");
   EXPECT_EQ(s.at("presence_cluster_takeovers_total"), "1");

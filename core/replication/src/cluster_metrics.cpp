@@ -316,6 +316,12 @@ void render_metrics(std::string& out, const Status& status,
          "The longest zone lock hold of one merge slice.");
   sample(out, "presence_cluster_merge_lock_max_seconds", {},
          seconds_of_ns(read(c.merge_lock_ns_max)));
+  counter(out, "presence_cluster_extract_slices_total",
+          "Slices full states were copied out in (one zone lock hold each).", c.extract_slices);
+  family(out, "presence_cluster_extract_lock_max_seconds", "gauge",
+         "The longest zone lock hold of one full-state extraction slice.");
+  sample(out, "presence_cluster_extract_lock_max_seconds", {},
+         seconds_of_ns(read(c.extract_lock_ns_max)));
 
   family(out, "presence_cluster_replica_transitions_total", "counter",
          "Replicas marked down, permdown or admitted again after a permdown.");
