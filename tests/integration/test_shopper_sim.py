@@ -22,7 +22,7 @@ DRAIN_S = 6  # half of it waits for the last acknowledgements, even on a loaded 
 
 # Every field of the report, by section; a missing or an unexpected one fails.
 REPORT_FIELDS = {
-    "config": {"url", "shoppers", "processes", "source_ips", "ramp_per_s", "duration_s",
+    "config": {"url", "urls", "shoppers", "processes", "source_ips", "ramp_per_s", "duration_s",
                "drain_s", "update_rate", "tabs_fraction", "churn_per_min", "heartbeat_s",
                "timeout_s", "gentle"},
     "run": {"id", "wall_s", "errors"},
@@ -149,6 +149,8 @@ def test_small_run_counts_exactly_and_reports_every_field(nginx_factory, tmp_pat
     # The rate held once every connection was in: measured over part of the run, so it accounts
     # for at most the updates acknowledged, and it is no rate at all without a span.
     assert 0 < updates["after_ramp_s"] < report["config"]["duration_s"]
+    # One --url: the list of nodes the shoppers were spread over is that one.
+    assert report["config"]["urls"] == [report["config"]["url"]]
     assert 0 < updates["acked_per_s_after_ramp"] * updates["after_ramp_s"] <= updates["acked"]
     heartbeats = report["heartbeats"]
     assert heartbeats["sent"] >= conns["planned"]  # every tab beat at least once in 10 s

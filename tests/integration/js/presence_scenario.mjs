@@ -142,6 +142,8 @@ function modelStats() {
     pages,
     carts,
     nodes: [config.node],
+    // One node, up, holding every connection.
+    replicas: [{ connections: tabs.length, node: config.node, state: "up" }],
   };
 }
 
