@@ -24,17 +24,7 @@ namespace {
 
 void metric(std::string& out, const char* name, const char* type, const char* help,
             std::uint64_t value, const char* labels = nullptr) {
-  if (help != nullptr) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-  }
+  if (help != nullptr) presence::cluster::append_family(out, name, type, help);
   out += name;
   if (labels != nullptr) out += labels;
   out += ' ';

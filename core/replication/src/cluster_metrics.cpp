@@ -12,6 +12,20 @@
 #include <vector>
 
 namespace presence::cluster {
+
+void append_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
 namespace {
 
 struct Label {
@@ -34,18 +48,6 @@ void append_number(std::string& out, double value) {
   char buf[32];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, static_cast<std::size_t>(end - buf));
-}
-
-void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
 }
 
 template <class Value>
@@ -72,14 +74,14 @@ void sample(std::string& out, std::string_view name, std::initializer_list<Label
 // A counter split by direction.
 void in_out(std::string& out, std::string_view name, std::string_view help, const std::uint64_t& in,
             const std::uint64_t& sent) {
-  family(out, name, "counter", help);
+  append_family(out, name, "counter", help);
   sample(out, name, {{"direction", "in"}}, read(in));
   sample(out, name, {{"direction", "out"}}, read(sent));
 }
 
 void counter(std::string& out, std::string_view name, std::string_view help,
              const std::uint64_t& value) {
-  family(out, name, "counter", help);
+  append_family(out, name, "counter", help);
   sample(out, name, {}, read(value));
 }
 
@@ -116,7 +118,7 @@ void replica_families(std::string& out, const std::vector<ReplicaInfo>& replicas
       ++by_state[static_cast<std::size_t>(r.state) - 1];
     }
   }
-  family(out, "presence_cluster_replicas", "gauge", "Replicas the zone knows, by state.");
+  append_family(out, "presence_cluster_replicas", "gauge", "Replicas the zone knows, by state.");
   for (ReplicaState s : {ReplicaState::up, ReplicaState::down, ReplicaState::permdown}) {
     sample(out, "presence_cluster_replicas", {{"state", state_name(s)}},
            by_state[static_cast<std::size_t>(s) - 1]);
@@ -141,7 +143,7 @@ void replica_families(std::string& out, const std::vector<ReplicaInfo>& replicas
        [](const ReplicaInfo& r) { return r.clock; }},
   }};
   for (const PerReplica& f : kFamilies) {
-    family(out, f.name, f.type, f.help);
+    append_family(out, f.name, f.type, f.help);
     for (const ReplicaInfo& r : replicas) {
       if (!shown(r)) continue;
       std::string generation;
@@ -199,14 +201,14 @@ void peer_families(std::string& out, const Status& status, std::int64_t now_ms) 
     }
   };
   // A lag is current only while the peer speaks: a down peer's would hold an alert.
-  family(out, "presence_cluster_replication_lag_seconds", "gauge",
-         "Receive time minus send time of an up peer's last delta or heartbeat.");
+  append_family(out, "presence_cluster_replication_lag_seconds", "gauge",
+                "Receive time minus send time of an up peer's last delta or heartbeat.");
   each(
       "presence_cluster_replication_lag_seconds",
       [](const PeerView& p) { return p.state == ReplicaState::up; },
       [](const PeerView& p) { return seconds_of_ms(p.lag_ms); });
-  family(out, "presence_cluster_peer_silence_seconds", "gauge",
-         "Seconds since a peer up or down was last heard on the bus.");
+  append_family(out, "presence_cluster_peer_silence_seconds", "gauge",
+                "Seconds since a peer up or down was last heard on the bus.");
   each(
       "presence_cluster_peer_silence_seconds",
       [](const PeerView& p) { return p.state != ReplicaState::permdown; },
@@ -262,8 +264,8 @@ void append_label_value(std::string& out, std::string_view value) {
 void render_metrics(std::string& out, const Status& status,
                     const std::vector<ReplicaInfo>& replicas, std::int64_t now_ms) {
   const Counters& c = status.counters;
-  family(out, "presence_cluster_link_up", "gauge",
-         "1 while both Redis connections of this node are up and subscribed.");
+  append_family(out, "presence_cluster_link_up", "gauge",
+                "1 while both Redis connections of this node are up and subscribed.");
   sample(out, "presence_cluster_link_up", {},
          std::uint64_t{load(status.linked, std::memory_order_relaxed) != 0});
   replica_families(out, replicas);
@@ -284,8 +286,9 @@ void render_metrics(std::string& out, const Status& status,
          c.transfer_requests_out);
 
   // The transfers counted in all are the inline ones and those through keys.
-  family(out, "presence_cluster_transfers_total", "counter",
-         "Transfers answered (out) and merged (in), by path: inline on the channel or in keys.");
+  append_family(
+      out, "presence_cluster_transfers_total", "counter",
+      "Transfers answered (out) and merged (in), by path: inline on the channel or in keys.");
   for (const auto& [direction, all, keys] :
        {std::tuple{"in", &c.transfers_in, &c.transfers_via_keys_in},
         std::tuple{"out", &c.transfers_out, &c.transfers_via_keys_out}}) {
@@ -297,8 +300,8 @@ void render_metrics(std::string& out, const Status& status,
            via_keys);
   }
 
-  family(out, "presence_cluster_messages_dropped_total", "counter",
-         "Cluster messages dropped unmerged, by reason.");
+  append_family(out, "presence_cluster_messages_dropped_total", "counter",
+                "Cluster messages dropped unmerged, by reason.");
   for (std::size_t i = 0; i < kDropReasons; ++i) {
     sample(out, "presence_cluster_messages_dropped_total",
            {{"reason", drop_reason_name(static_cast<Drop>(i))}}, read(c.drops[i]));
@@ -308,23 +311,23 @@ void render_metrics(std::string& out, const Status& status,
           c.merges);
   counter(out, "presence_cluster_merge_slices_total",
           "Slices merges were applied in (one zone lock hold each).", c.merge_slices);
-  family(out, "presence_cluster_merge_lock_seconds_total", "counter",
-         "Time merges held the zone lock.");
+  append_family(out, "presence_cluster_merge_lock_seconds_total", "counter",
+                "Time merges held the zone lock.");
   sample(out, "presence_cluster_merge_lock_seconds_total", {},
          seconds_of_ns(read(c.merge_lock_ns_total)));
-  family(out, "presence_cluster_merge_lock_max_seconds", "gauge",
-         "The longest zone lock hold of one merge slice.");
+  append_family(out, "presence_cluster_merge_lock_max_seconds", "gauge",
+                "The longest zone lock hold of one merge slice.");
   sample(out, "presence_cluster_merge_lock_max_seconds", {},
          seconds_of_ns(read(c.merge_lock_ns_max)));
   counter(out, "presence_cluster_extract_slices_total",
           "Slices full states were copied out in (one zone lock hold each).", c.extract_slices);
-  family(out, "presence_cluster_extract_lock_max_seconds", "gauge",
-         "The longest zone lock hold of one full-state extraction slice.");
+  append_family(out, "presence_cluster_extract_lock_max_seconds", "gauge",
+                "The longest zone lock hold of one full-state extraction slice.");
   sample(out, "presence_cluster_extract_lock_max_seconds", {},
          seconds_of_ns(read(c.extract_lock_ns_max)));
 
-  family(out, "presence_cluster_replica_transitions_total", "counter",
-         "Replicas marked down, permdown or admitted again after a permdown.");
+  append_family(out, "presence_cluster_replica_transitions_total", "counter",
+                "Replicas marked down, permdown or admitted again after a permdown.");
   sample(out, "presence_cluster_replica_transitions_total", {{"to", "down"}},
          read(c.replicas_down));
   sample(out, "presence_cluster_replica_transitions_total", {{"to", "permdown"}},

@@ -16,10 +16,10 @@ namespace presence::cluster {
 
 namespace {
 
+// One slot read under the lock, not the whole context: this runs after every
+// delta and heartbeat.
 ReplicaContext origin_context(Replication& crdt, const ReplicaName& origin) {
-  for (ReplicaContext& c : crdt.context().replicas) {
-    if (c.replica == origin) return std::move(c);
-  }
+  if (auto c = crdt.context_of(origin)) return std::move(*c);
   return ReplicaContext{origin, ReplicaState::permdown, 0, {}};
 }
 

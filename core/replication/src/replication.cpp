@@ -39,6 +39,18 @@ struct ExtractHead {
 Replication::Replication(const Tracker& tracker) noexcept
     : base_(tracker.base_), lock_(tracker.lock_) {}
 
+namespace {
+
+ReplicaContext context_of_slot(const shm::ReplicaSlot& slot) {
+  ReplicaContext c{name_of(slot), slot.state, slot.clock, {}};
+  for (std::size_t r = 0; r < slot.cloud_len; ++r) {
+    c.cloud.push_back(ClockRange{slot.cloud[r].first, slot.cloud[r].last});
+  }
+  return c;
+}
+
+}  // namespace
+
 CausalContext Replication::context() {
   auto& buf = shm::scratch_buffer();
   constexpr std::size_t kBytes = sizeof(shm::ReplicaSlot) * kMaxReplicas;
@@ -52,13 +64,22 @@ CausalContext Replication::context() {
     shm::ReplicaSlot slot;
     std::memcpy(&slot, buf.data() + i * sizeof slot, sizeof slot);
     if (slot.state == ReplicaState{}) continue;
-    ReplicaContext c{name_of(slot), slot.state, slot.clock, {}};
-    for (std::size_t r = 0; r < slot.cloud_len; ++r) {
-      c.cloud.push_back(ClockRange{slot.cloud[r].first, slot.cloud[r].last});
-    }
-    out.replicas.push_back(std::move(c));
+    out.replicas.push_back(context_of_slot(slot));
   }
   return out;
+}
+
+std::optional<ReplicaContext> Replication::context_of(const ReplicaName& replica) {
+  shm::ReplicaSlot slot{};
+  {
+    shm::Locked locked(base_, lock_);
+    PresenceStore s(base_);
+    auto& h = s.header();
+    const int found = find_replica(h, replica);
+    if (found < 0) return std::nullopt;
+    slot = h.replicas[static_cast<std::size_t>(found)];
+  }
+  return context_of_slot(slot);
 }
 
 namespace {

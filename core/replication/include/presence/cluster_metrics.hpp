@@ -16,6 +16,10 @@ namespace presence::cluster {
 // The label value of a drop reason ("bad_mac", ...), as the metrics name it.
 std::string_view drop_reason_name(Drop reason) noexcept;
 
+// Appends a family's "# HELP" and "# TYPE" lines (the module's own families use it too).
+void append_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help);
+
 // Appends a label value escaped as the text format wants (\\, \", \n).
 void append_label_value(std::string& out, std::string_view value);
 

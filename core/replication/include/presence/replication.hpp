@@ -87,6 +87,9 @@ class Replication {
   explicit Replication(const Tracker& tracker) noexcept;
 
   CausalContext context();
+  // One replica's part of the context (one slot copied under the lock);
+  // nullopt when the region holds no slot for it.
+  std::optional<ReplicaContext> context_of(const ReplicaName& replica);
   // Own metas newer than `remote_clock` (the peer's context clock for us) plus
   // removals since; a full state when the tombstone log no longer reaches back.
   Delta extract_delta(std::uint64_t remote_clock);
