@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILD, Nginx, free_port
-from helpers import ADMIN_PATH, AdminView, PhoenixClient, Shopper, shorten
+from helpers import ADMIN_PATH, AdminView, PhoenixClient, Shopper, shorten, socket_inodes
 
 REDIS_SERVER = "/usr/bin/redis-server"
 CLUSTER = "presence-test"
@@ -504,7 +504,7 @@ class ClusterNode(Nginx):
         inodes = redis_socket_inodes(self.redis_port)
         for pid in self.worker_pids():
             try:
-                if inodes & socket_inodes_of(pid):
+                if inodes & socket_inodes(pid):
                     return pid
             except FileNotFoundError:
                 continue
@@ -515,19 +515,6 @@ class ClusterNode(Nginx):
 
     def crashes(self):
         return re.findall(r"worker process (\d+) exited on signal (\d+)", self.error_log)
-
-
-def socket_inodes_of(pid):
-    inodes = set()
-    folder = f"/proc/{pid}/fd"
-    for fd in os.listdir(folder):
-        try:
-            target = os.readlink(f"{folder}/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
 
 
 def redis_socket_inodes(port):
